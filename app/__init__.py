@@ -1,0 +1,1 @@
+"""What a person touches: the ``lprr`` command line and the Qt GUI."""

@@ -1,0 +1,84 @@
+"""MediaPipe FaceMesh (478 points with irises) in pixel coordinates.
+
+"No face" is a normal result (None), not an exception.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+N_LANDMARKS = 478
+# Useful single indices of the MediaPipe face mesh (subject's left = image right).
+IRIS_CENTER_L = 473
+IRIS_CENTER_R = 468
+EYE_OUTER_L, EYE_INNER_L = 263, 362
+EYE_OUTER_R, EYE_INNER_R = 33, 133
+MOUTH_CORNER_L, MOUTH_CORNER_R = 291, 61
+LIP_INNER_UP, LIP_INNER_LO = 13, 14
+LID_UP_L, LID_LO_L = 386, 374
+LID_UP_R, LID_LO_R = 159, 145
+
+
+@dataclass
+class LandmarkerConfig:
+    static_image_mode: bool = False  # False = tracking mode for video
+    max_num_faces: int = 4  # look for a few so we can pick the largest
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+
+
+class FaceLandmarker:
+    """Wraps ``mp.solutions.face_mesh.FaceMesh`` with ``refine_landmarks=True``."""
+
+    def __init__(self, config: LandmarkerConfig | None = None, *, static: bool | None = None):
+        import mediapipe as mp  # heavy import, deferred until a landmarker is built
+
+        self.config = config or LandmarkerConfig()
+        if static is not None:
+            self.config.static_image_mode = static
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=self.config.static_image_mode,
+            max_num_faces=self.config.max_num_faces,
+            refine_landmarks=True,
+            min_detection_confidence=self.config.min_detection_confidence,
+            min_tracking_confidence=self.config.min_tracking_confidence,
+        )
+        self.last_num_faces = 0
+        self._warned_multi = False
+
+    def detect(self, frame_bgr: np.ndarray) -> np.ndarray | None:
+        """Return (478, 3) float32 landmarks in pixels (z scaled like x), or None for no face."""
+        if frame_bgr is None or frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3:
+            raise ValueError("expected an HxWx3 BGR uint8 image")
+        h, w = frame_bgr.shape[:2]
+        rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
+        res = self._mesh.process(rgb)
+        faces = res.multi_face_landmarks or []
+        self.last_num_faces = len(faces)
+        if not faces:
+            return None
+        pts = [
+            np.array([(p.x * w, p.y * h, p.z * w) for p in f.landmark], dtype=np.float32)
+            for f in faces
+        ]
+        if len(pts) > 1:
+            areas = [np.ptp(p[:, 0]) * np.ptp(p[:, 1]) for p in pts]
+            best = int(np.argmax(areas))
+            if not self._warned_multi:
+                log.warning("%d faces in view; following the largest one", len(pts))
+                self._warned_multi = True
+            return pts[best]
+        return pts[0]
+
+    def close(self) -> None:
+        self._mesh.close()
+
+    def __enter__(self) -> FaceLandmarker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
