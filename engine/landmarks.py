@@ -4,7 +4,11 @@
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +35,29 @@ class LandmarkerConfig:
     min_tracking_confidence: float = 0.5
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """MediaPipe's C++ side prints setup warnings straight to fd 2; hide them from users."""
+    if os.environ.get("LPRR_NATIVE_LOGS"):
+        yield
+        return
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):  # no real stderr (e.g. captured)
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
 class FaceLandmarker:
     """Wraps ``mp.solutions.face_mesh.FaceMesh`` with ``refine_landmarks=True``."""
 
@@ -40,13 +67,15 @@ class FaceLandmarker:
         self.config = config or LandmarkerConfig()
         if static is not None:
             self.config.static_image_mode = static
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=self.config.static_image_mode,
-            max_num_faces=self.config.max_num_faces,
-            refine_landmarks=True,
-            min_detection_confidence=self.config.min_detection_confidence,
-            min_tracking_confidence=self.config.min_tracking_confidence,
-        )
+        with _native_stderr_silenced():
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=self.config.static_image_mode,
+                max_num_faces=self.config.max_num_faces,
+                refine_landmarks=True,
+                min_detection_confidence=self.config.min_detection_confidence,
+                min_tracking_confidence=self.config.min_tracking_confidence,
+            )
+        self._first = True
         self.last_num_faces = 0
         self._warned_multi = False
 
@@ -56,7 +85,12 @@ class FaceLandmarker:
             raise ValueError("expected an HxWx3 BGR uint8 image")
         h, w = frame_bgr.shape[:2]
         rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
-        res = self._mesh.process(rgb)
+        if self._first:  # the graph prints its warnings on the first frames only
+            with _native_stderr_silenced():
+                res = self._mesh.process(rgb)
+            self._first = False
+        else:
+            res = self._mesh.process(rgb)
         faces = res.multi_face_landmarks or []
         self.last_num_faces = len(faces)
         if not faces:

@@ -1,0 +1,44 @@
+"""Shared fixtures: real face photos that ship inside installed packages."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+
+def grace_hopper_path() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.__file__).parent / "mpl-data" / "sample_data" / "grace_hopper.jpg"
+
+
+@pytest.fixture(scope="session")
+def grace_hopper() -> np.ndarray:
+    img = cv2.imread(str(grace_hopper_path()))
+    assert img is not None
+    return img
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+
+
+@pytest.fixture(scope="session")
+def astronaut_path(tmp_path_factory, astronaut) -> Path:
+    p = tmp_path_factory.mktemp("photos") / "astronaut.png"
+    cv2.imwrite(str(p), astronaut)
+    return p
