@@ -1,0 +1,173 @@
+"""ONNX Runtime engines: CPU, CUDA and TensorRT execution providers.
+
+Provider options are built in one place (``provider_chain``). TensorRT engine and timing
+caches live in a folder keyed by the ORT and TensorRT versions (``runtime.ort_trt_cache_dir``),
+so upgrading either never loads a stale engine.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.backends import Backend, BackendError, BackendOptions
+from engine.backends import runtime as rt
+from engine.manifest import ModelSpec, display_path
+
+log = logging.getLogger(__name__)
+
+_PROVIDER = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
+             "tensorrt": "TensorrtExecutionProvider"}
+
+
+def probe(kind: str) -> str | None:
+    if not rt.has_module("onnxruntime"):
+        return "onnxruntime is not installed"
+    import onnxruntime as ort
+
+    if kind == "cpu":
+        return None
+    provider = _PROVIDER[kind]
+    if provider not in ort.get_available_providers():
+        dists = ", ".join(rt.installed_ort_distributions()) or "onnxruntime"
+        return (f"this onnxruntime build ({dists}) has no {provider}; "
+                "install onnxruntime-gpu alone (pip install 'lprr[gpu]')")
+    if reason := rt.nvidia_driver():
+        return reason
+    if kind == "tensorrt" and rt.tensorrt_version() is None and not _nvinfer_loadable():
+        return "TensorRT libraries (libnvinfer) not found"
+    return None
+
+
+def _nvinfer_loadable() -> bool:
+    import ctypes
+
+    for n in ("libnvinfer.so.10", "libnvinfer.so", "nvinfer_10.dll", "nvinfer.dll"):
+        try:
+            ctypes.CDLL(n)
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def _profile_shapes(spec: ModelSpec, batch: int) -> str:
+    """TRT EP profile string, e.g. 'lip:1x3x128x128,eye_l:1x3x128x128'."""
+    return ",".join(f"{n}:" + "x".join(str(batch if i == 0 else d) for i, d in enumerate(s))
+                    for n, s in spec.inputs.items())
+
+
+def provider_chain(kind: str, spec: ModelSpec, options: BackendOptions,
+                   cache_dir: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """THE one place that builds (provider, options) lists for a session, best first."""
+    cpu = ("CPUExecutionProvider", {})
+    if kind == "cpu":
+        return [cpu]
+    cuda = ("CUDAExecutionProvider", {
+        "device_id": options.device_id,
+        # Fixed input shapes: search once for the fastest cuDNN conv, then reuse it.
+        "cudnn_conv_algo_search": "EXHAUSTIVE",
+        "cudnn_conv_use_max_workspace": "1",
+        "arena_extend_strategy": "kSameAsRequested",
+        "do_copy_in_default_stream": "1",
+    })
+    if kind == "cuda":
+        return [cuda, cpu]
+    cache = cache_dir or rt.ort_trt_cache_dir(options.cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    trt = ("TensorrtExecutionProvider", {
+        "device_id": options.device_id,
+        "trt_max_workspace_size": str(options.workspace_mb << 20),
+        "trt_fp16_enable": "1" if options.fp16 else "0",
+        "trt_engine_cache_enable": "1",
+        "trt_engine_cache_path": str(cache),
+        "trt_timing_cache_enable": "1",
+        "trt_timing_cache_path": str(cache),
+        # One profile for the dynamic batch, so a new batch size never triggers a rebuild.
+        "trt_profile_min_shapes": _profile_shapes(spec, options.min_batch),
+        "trt_profile_opt_shapes": _profile_shapes(spec, options.opt_batch),
+        "trt_profile_max_shapes": _profile_shapes(spec, options.max_batch),
+        "trt_builder_optimization_level": "3",
+    })
+    return [trt, cuda, cpu]
+
+
+def session_options(options: BackendOptions):
+    """Tuned for a small shared CPU: few intra-op threads, no inter-op pool, full graph opts."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.intra_op_num_threads = options.cpu_threads()
+    so.inter_op_num_threads = 1
+    # Spinning workers shave a little latency but eat the cores MediaPipe and capture need.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if options.spin else "0")
+    so.add_session_config_entry("session.set_denormal_as_zero", "1")
+    so.log_severity_level = 3
+    return so
+
+
+class OrtBackend(Backend):
+    def __init__(self, kind: str, spec: ModelSpec, options: BackendOptions):
+        super().__init__(spec)
+        import onnxruntime as ort
+
+        if spec.onnx is None:
+            raise BackendError(f"model {spec.key!r} has no ONNX file in its manifest")
+        self.kind = kind
+        self.name = f"ort-{kind}"
+        self.options = options
+        providers = provider_chain(kind, spec, options)
+        try:
+            self.session = ort.InferenceSession(
+                str(spec.onnx), sess_options=session_options(options),
+                providers=[p for p, _ in providers], provider_options=[o for _, o in providers])
+        except Exception as e:  # noqa: BLE001 - ORT raises its own exception types
+            raise BackendError(f"{self.name}: cannot load {display_path(spec.onnx)}: "
+                               f"{str(e).splitlines()[0]}") from None
+        got = self.session.get_providers()
+        # ORT silently falls back to CPU when a GPU provider's libraries fail to load.
+        if providers[0][0] not in got:
+            self.session = None
+            raise BackendError(f"{self.name}: {providers[0][0]} failed to initialise (check the "
+                               "CUDA/cuDNN/TensorRT libraries match this onnxruntime-gpu build; "
+                               "run `lprr doctor`)")
+        names = [i.name for i in self.session.get_inputs()]
+        if sorted(names) != sorted(spec.input_names):
+            raise BackendError(f"{display_path(spec.onnx)}: graph inputs {names} do not match "
+                               f"the manifest's {list(spec.input_names)}")
+        self._outputs = list(spec.output_names)
+        self._binding = self.session.io_binding() if options.io_binding else None
+        self._device = "cpu" if kind == "cpu" else "cuda"
+        log.debug("%s loaded %s with %s", self.name, spec.onnx.name, got)
+
+    def describe(self) -> str:
+        extra = f", {self.options.cpu_threads()} threads" if self.kind == "cpu" else ""
+        return f"{self.name} ({self.session.get_providers()[0]}{extra})"
+
+    def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feed = self._prepare(inputs)
+        if self._binding is None:
+            outs = self.session.run(self._outputs, feed)
+            return dict(zip(self._outputs, outs))
+        b = self._binding
+        b.clear_binding_inputs()
+        b.clear_binding_outputs()
+        for n, a in feed.items():
+            b.bind_cpu_input(n, a)
+        for n in self._outputs:
+            b.bind_output(n, self._device, self.options.device_id)
+        self.session.run_with_iobinding(b)
+        return dict(zip(self._outputs, b.copy_outputs_to_cpu()))
+
+    def close(self) -> None:
+        self._binding = None
+        self.session = None
+
+
+def create(kind: str, spec: ModelSpec, options: BackendOptions) -> OrtBackend:
+    return OrtBackend(kind, spec, options)

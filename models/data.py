@@ -1,0 +1,120 @@
+"""Patch datasets for training, from demo-world takes or a plain performer video.
+
+- A performer source (a take folder or any video) goes through the same MediaPipe + APEM
+  path as live use, so the RM trains on what it will see at run time.
+- A character take carries its projected landmarks, so its patches are cut from those:
+  no face detector runs on the character.
+
+Patches are cached next to the source (``<take>/patches.npz``) keyed by frame count.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from engine.apem import PATCH_NAMES, extract_patches
+from engine.errors import UserError
+from engine.take import Take
+
+log = logging.getLogger(__name__)
+CACHE_NAME = "patches.npz"
+
+
+def _cache_path(src: Path) -> Path:
+    return src / CACHE_NAME if src.is_dir() else src.with_suffix(src.suffix + ".patches.npz")
+
+
+def _load_cache(path: Path) -> dict[str, np.ndarray] | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        log.warning("ignoring unreadable cache %s (%s)", path, e)
+        return None
+
+
+def character_patches(take_dir: str | Path, max_frames: int | None = None
+                      ) -> dict[str, np.ndarray]:
+    """{lip, eye_l, eye_r: (N,128,128,3) uint8 BGR, weights: (N,C), index: (N,)}."""
+    take = Take(take_dir)
+    if take.landmarks is None:
+        raise UserError(f"{take.path}: a character take needs landmarks.npy")
+    cache = _cache_path(take.path)
+    data = _load_cache(cache)
+    n = len(take) if max_frames is None else min(len(take), max_frames)
+    if data is None or len(data["index"]) != n:
+        out: dict[str, list] = {p: [] for p in PATCH_NAMES}
+        index = []
+        for i, frame in enumerate(tqdm(take.frames(), total=n, desc="character patches",
+                                       unit="frame")):
+            if i >= n:
+                break
+            lm = take.landmarks[i]
+            if not np.isfinite(lm).all():
+                continue
+            p = extract_patches(frame, lm)
+            for k in PATCH_NAMES:
+                out[k].append(p[k])
+            index.append(i)
+        data = {k: np.stack(v) for k, v in out.items()}
+        data["index"] = np.asarray(index)
+        np.savez(cache, **data)
+    if take.weights is not None:
+        data["weights"] = take.weights[data["index"]]
+    data["controls"] = np.asarray(take.controls)
+    return data
+
+
+def performer_patches(source: str | Path, max_frames: int | None = None
+                      ) -> dict[str, np.ndarray]:
+    """Patches from a performer take or a plain video, through MediaPipe + APEM."""
+    from engine.frames import open_frames
+
+    src = Path(source)
+    if src.is_dir() and (src / "meta.json").is_file():
+        take = Take(src)
+        frames, total, fps, still = take.frames(), len(take), take.fps, False
+    else:
+        fs = open_frames(src)
+        frames, total, fps, still = iter(fs), fs.count, fs.fps, fs.is_still
+    n = total if max_frames is None else min(total, max_frames)
+    cache = _cache_path(src)
+    data = _load_cache(cache)
+    if data is None or int(data.get("n", [-1])[0]) != n:
+        data = _extract_performer(src, frames, n, fps, still)
+        np.savez(cache, **data)
+    if src.is_dir() and (src / "weights.csv").is_file():
+        data["weights"] = Take(src).weights[data["index"]]
+    return data
+
+
+def _extract_performer(src: Path, frames, n: int, fps: float, still: bool
+                       ) -> dict[str, np.ndarray]:
+    from engine.extract import extract_frames
+
+    def limited():
+        for i, f in enumerate(frames):
+            if i >= n:
+                return
+            yield f
+
+    ex = extract_frames(limited(), still=still, fps=fps, source=str(src),
+                        progress=lambda it: tqdm(it, total=n, desc="performer patches",
+                                                 unit="frame"))
+    if ex.summary.faces == 0:
+        raise UserError(f"{src}: no face found in any frame")
+    log.info("performer: %d frames, %d with a face", ex.summary.frames, ex.summary.faces)
+    return {**ex.patches, "index": ex.index, "n": np.asarray([n])}
+
+
+def to_tensor_batch(patches_bgr: np.ndarray):
+    """(N,H,W,3) uint8 BGR -> (N,3,H,W) float32 RGB in [0,1] (the models' input format)."""
+    import torch
+
+    x = torch.from_numpy(np.ascontiguousarray(patches_bgr[..., ::-1]))
+    return x.permute(0, 3, 1, 2).float().div_(255.0)

@@ -1,0 +1,80 @@
+"""Export trained RM/WEM to ONNX (dynamic batch) with the PCA and a manifest (sha256)."""
+from __future__ import annotations
+
+import logging
+import shutil
+import warnings
+from pathlib import Path
+
+import torch
+
+from engine.controls import CONTROL_NAMES
+from engine.manifest import write_manifest
+from engine.pca import Pca
+from models.nets import PATCHES, RM, WEM, RMRuntime
+
+log = logging.getLogger(__name__)
+OPSET = 17
+
+
+def _export(model: torch.nn.Module, args: tuple, path: Path, inputs: list[str],
+            outputs: list[str]) -> None:
+    with warnings.catch_warnings():  # the TorchScript exporter warns that it is legacy
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model, args, str(path), input_names=inputs, output_names=outputs,
+            dynamic_axes={n: {0: "batch"} for n in inputs + outputs}, opset_version=OPSET,
+            do_constant_folding=True, dynamo=False,
+        )
+
+
+def export_models(rms: dict[str, RM], wem: WEM, pca: Pca, out: Path, name: str,
+                  trained_on: dict | None = None, with_torch: bool = True) -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rt = RMRuntime.from_rms(rms).cpu().eval()
+    wem = wem.cpu().eval()
+    s = rt.cfg.size
+    x = torch.rand(2, 3, s, s)
+    rm_in, rm_out = list(PATCHES), [f"{p}_out" for p in PATCHES]
+    _export(rt, (x, x, x), out / "rm.onnx", rm_in, rm_out)
+    _export(wem, (torch.rand(2, 9, s, s),), out / "wem.onnx", ["patches"], ["coeffs"])
+    pca_path = pca.save(out / "pca.npz")
+    patch_shape = [-1, 3, s, s]
+    rm_entry = {"onnx": "rm.onnx", "inputs": {n: patch_shape for n in rm_in},
+                "outputs": {n: patch_shape for n in rm_out}}
+    wem_entry = {"onnx": "wem.onnx", "inputs": {"patches": [-1, 9, s, s]},
+                 "outputs": {"coeffs": [-1, pca.k]}}
+    if with_torch:
+        torch.save(rt.state_dict(), out / "rm.pt")
+        torch.save(wem.state_dict(), out / "wem.pt")
+        rm_entry["torch"] = {"builder": "models.nets:build_rm_runtime",
+                             "config": rt.cfg.to_dict(), "weights": "rm.pt"}
+        wem_entry["torch"] = {"builder": "models.nets:build_wem",
+                              "config": wem.cfg.to_dict(), "weights": "wem.pt"}
+    if list(pca.names) != list(CONTROL_NAMES):
+        log.warning("PCA controls differ from lprr's control list; the manifest keeps the "
+                    "PCA's names")
+    from engine.apem import PATCH_SPECS
+
+    manifest = {
+        "name": name,
+        "controls": list(pca.names),
+        "k": pca.k,
+        "patch_size": s,
+        "patches": list(PATCHES),
+        "apem": {n: {"center": list(sp.center), "side": sp.side}
+                 for n, sp in PATCH_SPECS.items()},
+        "models": {"rm": rm_entry, "wem": wem_entry},
+        "pca": pca_path.name,
+        "opset": OPSET,
+        "trained_on": trained_on or {},
+    }
+    path = write_manifest(out, manifest)
+    log.info("exported %s", path)
+    return path
+
+
+def copy_samples(src: Path, dst: Path) -> None:
+    if src.is_dir():
+        shutil.copytree(src, dst, dirs_exist_ok=True)

@@ -1,0 +1,101 @@
+"""RM training: unpaired self-reconstruction per identity through a shared encoder.
+
+Each identity reconstructs its clean patch from a randomly warped, colour-jittered copy;
+loss 10 * L1 + (1 - SSIM). At inference a performer patch goes through the encoder and
+the character's decoder.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pytorch_msssim import ssim
+from tqdm import tqdm
+
+from models.augment import AugmentConfig, augment
+from models.data import to_tensor_batch
+from models.nets import RM, RMConfig
+from models.training import (TrainConfig, batch_indices, load_checkpoint, pick_device,
+                             save_checkpoint, save_grid, seed_everything)
+
+log = logging.getLogger(__name__)
+
+
+def rm_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return 10 * F.l1_loss(pred, target) + (1 - ssim(pred, target, data_range=1.0))
+
+
+@dataclass
+class RMTrainResult:
+    checkpoint: Path
+    losses: list[float] = field(default_factory=list)
+    grids: list[Path] = field(default_factory=list)
+
+
+def train_rm(patch: str, performer: np.ndarray, character: np.ndarray, out_dir: Path,
+             cfg: TrainConfig | None = None, net: RMConfig | None = None,
+             aug: AugmentConfig | None = None,
+             on_step: Callable[[int, float], None] | None = None) -> RMTrainResult:
+    """Train one patch's RM. ``performer``/``character``: (N,128,128,3) uint8 BGR."""
+    cfg = cfg or TrainConfig()
+    aug = aug or AugmentConfig()
+    gen = seed_everything(cfg.seed)
+    dev = pick_device(cfg.device)
+    model = RM(net or RMConfig()).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+    out_dir = Path(out_dir)
+    ckpt = out_dir / f"rm_{patch}.pt"
+    start = load_checkpoint(ckpt, model, opt) if ckpt.is_file() else 0
+    if start:
+        log.info("resuming RM %s from step %d", patch, start)
+    data = {"performer": to_tensor_batch(performer), "character": to_tensor_batch(character)}
+    res = RMTrainResult(ckpt)
+    model.train()
+    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc=f"RM {patch}",
+               unit="step")
+    for step in bar:
+        loss = torch.zeros((), device=dev)
+        for ident, x in data.items():
+            clean = x[batch_indices(gen, len(x), cfg.batch)].to(dev)
+            warped = augment(clean, aug, gen)
+            loss = loss + rm_loss(model(warped, ident), clean)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        v = float(loss)
+        res.losses.append(v)
+        bar.set_postfix(loss=f"{v:.4f}")
+        if on_step:
+            on_step(step, v)
+        done = step + 1
+        if done % cfg.sample_every == 0 or done == cfg.steps:
+            res.grids.append(sample_grid(model, data, out_dir / "samples" /
+                                         f"rm_{patch}_{done:06d}.png", dev))
+            model.train()
+        if done % cfg.ckpt_every == 0 or done == cfg.steps:
+            save_checkpoint(ckpt, model, opt, done, {"config": (net or RMConfig()).to_dict(),
+                                                     "patch": patch})
+    return res
+
+
+@torch.no_grad()
+def sample_grid(model: RM, data: dict[str, torch.Tensor], path: Path, dev: torch.device,
+                n: int = 8) -> Path:
+    """Rows: source, source reconstruction, target, source reenacted as the target."""
+    model.eval()
+    src = data["performer"][np.linspace(0, len(data["performer"]) - 1, n).astype(int)].to(dev)
+    tgt = data["character"][np.linspace(0, len(data["character"]) - 1, n).astype(int)].to(dev)
+    return save_grid(path, [src, model(src, "performer"), tgt, model(src, "character")])
+
+
+def load_rm(path: Path) -> RM:
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    cfg = ck.get("config", {})
+    model = RM(RMConfig(**{**cfg, "widths": tuple(cfg.get("widths", RMConfig().widths))}))
+    model.load_state_dict(ck["model"])
+    return model.eval()
