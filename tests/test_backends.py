@@ -24,6 +24,7 @@ from engine.backends import (
 from engine.backends import runtime as rt
 from engine.errors import UserError
 from engine.manifest import Manifest
+from engine.paths import ROOT
 
 pytest.importorskip("torch")
 
@@ -165,5 +166,5 @@ def test_backend_modules_do_not_import_torch():
             "engine.backends.torch_backend, engine.manifest; "
             "print('torch' in sys.modules, 'tensorrt' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=str(__import__("engine").paths.ROOT), check=True).stdout.split()
+                         cwd=str(ROOT), check=True).stdout.split()
     assert out == ["False", "False"]

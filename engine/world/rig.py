@@ -309,11 +309,15 @@ class _Builder:
         corner_w = np.tile([0.35, 0.4, 0.45, 0.5], 2)
         lower = np.setdiff1d(lower, corners)
         upper = np.setdiff1d(np.unique(np.concatenate(self.rings_up)), corners)
-        h = np.concatenate([lower, corners, jaw])
-        vals = np.concatenate([np.ones(len(lower)), corner_w, jaw_w])
+        # lips blend towards the corners' value near the corners, so the opening is an
+        # oval, not a box with vertical sides
+        ax_lo = np.abs(np.clip(self.x[lower], -1, 1)) ** 3
+        ax_up = np.abs(np.clip(self.x[upper], -1, 1)) ** 4
+        h = np.concatenate([lower, upper, corners, jaw])
+        vals = np.concatenate([1 - 0.55 * ax_lo, 0.45 * ax_up, corner_w, jaw_w])
         disp = np.zeros((len(h), 3))
         disp[:, 0] = vals
-        f = self.spread(h, disp, self._mouth_anchors(upper), sigma=0.9 * self.Wm)[:, 0]
+        f = self.spread(h, disp, self._mouth_anchors(), sigma=0.9 * self.Wm)[:, 0]
         return np.clip(f, 0, 1)
 
     def jaw(self):
