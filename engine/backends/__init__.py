@@ -74,7 +74,7 @@ class Backend(ABC):
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """inputs: name -> (N, ...) float32; returns name -> (N, ...) float32 host arrays."""
 
-    def close(self) -> None:  # noqa: B027 - optional for engines that hold nothing
+    def close(self) -> None:
         """Free the engine's resources; the backend is unusable afterwards."""
 
     def describe(self) -> str:
@@ -104,7 +104,7 @@ class Backend(ABC):
                                  f"{tuple(want)}")
         return out
 
-    def __enter__(self) -> Backend:
+    def __enter__(self) -> Backend:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -207,12 +207,12 @@ def create_backend(name: str, manifest: Manifest, model_key: str,
 
 def describe_runtime() -> str:
     """A doctor report: which onnxruntime build is loaded, its providers, and every engine."""
-    from engine.backends import runtime  # noqa: PLC0415
+    from engine.backends import runtime
 
     lines = []
     dists = runtime.installed_ort_distributions()
     try:
-        import onnxruntime as ort  # noqa: PLC0415
+        import onnxruntime as ort
 
         lines.append(f"onnxruntime module: {ort.__version__} from {Path(ort.__file__).parent}")
         lines.append(f"onnxruntime providers: {', '.join(ort.get_available_providers())}")

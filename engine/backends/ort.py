@@ -106,7 +106,6 @@ def session_options(options: BackendOptions):
     so.inter_op_num_threads = 1
     # Spinning workers shave a little latency but eat the cores MediaPipe and capture need.
     so.add_session_config_entry("session.intra_op.allow_spinning", "1" if options.spin else "0")
-    so.add_session_config_entry("session.set_denormal_as_zero", "1")
     so.log_severity_level = 3
     return so
 

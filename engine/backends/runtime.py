@@ -54,7 +54,7 @@ def tensorrt_version() -> str | None:
         if v := dist_version(n):
             return v
     try:
-        import tensorrt  # noqa: PLC0415 - only to read its version
+        import tensorrt
 
         return str(tensorrt.__version__)
     except Exception:  # noqa: BLE001 - a broken install is "absent" here
@@ -71,7 +71,7 @@ def cache_root() -> Path:
 
 def ort_trt_cache_key() -> str:
     """A folder name that changes whenever ORT or TensorRT changes, so stale engines never load."""
-    import onnxruntime as ort  # noqa: PLC0415 - cheap, engine may import it
+    import onnxruntime as ort
 
     key = f"ort-{ort.__version__}"
     if trt := tensorrt_version():

@@ -61,15 +61,20 @@ def load_photo(photo: str | Path | np.ndarray) -> tuple[np.ndarray, str]:
 
 
 class Puppet:
-    """A photo you can puppeteer with rig weights (CONTROL_NAMES order)."""
+    """A photo you can puppeteer with rig weights (CONTROL_NAMES order).
+
+    ``size``: output frames are size x size (None: the photo's shorter side). ``seed``
+    drives the webcam realism; ``realism=None`` means clean frames. ``landmarks`` skips
+    detection (photo pixels, (478, 3)).
+    """
 
     def __init__(self, photo: str | Path | np.ndarray, size: int | None = 256, seed: int = 0,
                  realism: Realism | None = None, config: PuppetConfig | None = None,
                  landmarks: np.ndarray | None = None):
         self.config = config or PuppetConfig()
-        if size is not None:
-            self.config.size = int(size)
         img, self.source = load_photo(photo)
+        # size=None keeps the photo's resolution (its shorter side, square frames)
+        self.config.size = int(size) if size is not None else int(min(img.shape[:2]))
         if landmarks is None:
             from engine.landmarks import FaceLandmarker
 

@@ -29,7 +29,7 @@ def _line_mask(shape: tuple[int, int], pts: np.ndarray, origin: np.ndarray,
                thickness: float) -> np.ndarray:
     m = np.zeros(shape, np.uint8)
     p = np.round((pts[:, :2] - origin) * _ONE).astype(np.int32)
-    cv2.polylines(m, [p], False, 255, max(1, int(round(thickness))), cv2.LINE_AA, _SHIFT)
+    cv2.polylines(m, [p], False, 255, max(1, round(thickness)), cv2.LINE_AA, _SHIFT)
     if thickness < 1:  # thinner than a pixel: fade instead
         m = (m.astype(np.float32) * thickness).astype(np.uint8)
     return m.astype(np.float32) * (1 / 255)
@@ -172,10 +172,16 @@ def paint_eye(frame: np.ndarray, lm: np.ndarray, lm_rest: np.ndarray, look: EyeL
     area_rest = max(polygon_area(rest), 1e-6)
     closed = float(np.clip(1 - polygon_area(op) / area_rest, 0, 1))
 
-    # 1. lids: the part of the resting opening that the lids now cover becomes lid skin
+    # 1. lids: the part of the resting opening that the lids now cover becomes lid skin,
+    # shaded darker towards the lid edge (the lid curves away from the light there)
     covered = np.clip(m_rest - m_open, 0, 1)
     if covered.any():
-        _blend(roi, look.lid, covered * 0.85)
+        up_now = lm[list(look.upper), :2].astype(np.float64)
+        edge = cv2.GaussianBlur(_line_mask(shp, up_now, o, max(1.0, 0.05 * eye_w)), (0, 0),
+                                max(0.8, 0.08 * eye_w))
+        edge = np.clip(edge / max(edge.max(), 1e-6), 0, 1)
+        lid = look.lid[None, None, :] * (1 - 0.18 * edge[..., None])
+        _blend(roi, lid, covered * 0.85)
 
     # 2. eyeball: sclera shaded at the corners and under the upper lid, then the iris
     if m_open.max() > 0:
@@ -197,7 +203,7 @@ def paint_eye(frame: np.ndarray, lm: np.ndarray, lm_rest: np.ndarray, look: EyeL
                             borderMode=cv2.BORDER_CONSTANT)
         eye = eye * (1 - ia[..., None]) + tex * ia[..., None]
         # the upper lid shades the top of the eyeball
-        k = max(1, int(round(0.18 * eye_w)))
+        k = max(1, round(0.18 * eye_w))
         above = np.zeros_like(m_open)
         above[k:] = m_open[:-k] if k < shp[0] else 0
         shadow = cv2.GaussianBlur(1 - above, (0, 0), max(0.6, 0.06 * eye_w))
@@ -207,9 +213,9 @@ def paint_eye(frame: np.ndarray, lm: np.ndarray, lm_rest: np.ndarray, look: EyeL
     # 3. lash line on the upper margin (the closure line when shut), softer lower margin
     up = lm[list(look.upper), :2].astype(np.float64)
     lo = lm[list(look.lower), :2].astype(np.float64)
-    t = max(0.8, 0.07 * eye_w) * (1 + 0.5 * closed)
+    t = max(0.8, 0.06 * eye_w)
     _blend(roi, look.lash, _line_mask(shp, up, o, t) * 0.9)
-    _blend(roi, look.lash, _line_mask(shp, lo, o, max(0.6, 0.35 * t)) * (0.35 + 0.4 * closed))
+    _blend(roi, look.lash, _line_mask(shp, lo, o, max(0.6, 0.3 * t)) * 0.35 * (1 - closed))
     if closed > 0.3:
         # the lid crease of a closed eye: the resting upper margin, pulled up a little
         lift = np.array([0.0, 0.12 * eye_w])
@@ -261,7 +267,7 @@ def paint_mouth(frame: np.ndarray, lm: np.ndarray, look: MouthLook) -> None:
     # tongue low in the mouth
     lo_mid = lm[topo.LIP_LOWER_MID_INNER, :2] - o
     tongue = np.zeros(shp, np.float32)
-    cv2.ellipse(tongue, (int(round(lo_mid[0] * _ONE)), int(round(lo_mid[1] * _ONE))),
+    cv2.ellipse(tongue, (round(lo_mid[0] * _ONE), round(lo_mid[1] * _ONE)),
                 (int(0.22 * mouth_w * _ONE), int(0.09 * mouth_w * _ONE)), 0, 0, 360, 0.6,
                 -1, cv2.LINE_AA, _SHIFT)
     inner = inner * (1 - tongue[..., None]) + look.tongue * tongue[..., None]

@@ -99,9 +99,18 @@ class FaceFrame:
                 v = -v
             axes = np.stack([u, v])
         else:
-            v = down - (down @ u) * u
-            v /= max(np.linalg.norm(v), _EPS)
-            axes = np.stack([u, v, np.cross(u, v)])
+            # w: normal of the best-fit plane of the face mesh, pointing away from the
+            # viewer (the nose tip is in front); v = w x u then lies in the face plane
+            mesh = pts[: T.N_MESH] - pts[: T.N_MESH].mean(0)
+            w = np.linalg.svd(mesh, full_matrices=False)[2][2]
+            if w @ mesh[T.NOSE_TIP] > 0:
+                w = -w
+            u = u - (u @ w) * w
+            u /= max(np.linalg.norm(u), _EPS)
+            v = np.cross(w, u)
+            if v @ down < 0:
+                raise ValueError("degenerate landmarks: the mouth is above the eyes")
+            axes = np.stack([u, v, w])
         return cls(origin, axes, iod)
 
     def to_local(self, pts: np.ndarray) -> np.ndarray:
@@ -159,9 +168,9 @@ class _Builder:
             brow = max(brow, 0.5 * height)
             # position along the lid, 0 at the outer corner, 1 at the inner one -> taper
             t = np.linspace(0, 1, len(up))[1:-1]
-            self.eye[side] = dict(U=U, L=Lo, W=width, H=height, B=brow,
-                                  taper=np.sin(np.pi * t) ** 0.7,
-                                  sgn=1.0 if side == "Left" else -1.0)
+            self.eye[side] = {"U": U, "L": Lo, "W": width, "H": height, "B": brow,
+                              "taper": np.sin(np.pi * t) ** 0.7,
+                              "sgn": 1.0 if side == "Left" else -1.0}
         # mouth
         self.mc = 0.5 * (L[T.MOUTH_CORNER_L] + L[T.MOUTH_CORNER_R])
         self.Wm = float(np.linalg.norm(L[T.MOUTH_CORNER_L, :2] - L[T.MOUTH_CORNER_R, :2]))
@@ -191,6 +200,7 @@ class _Builder:
         wts = 1.0 / (d**power + _EPS)
         field = (wts[:, : len(h)] @ disp) / wts.sum(1, keepdims=True)
         fall = np.exp(-((d[:, : len(h)].min(1) / sigma) ** 2))
+        fall[fall < 1e-3] = 0.0  # compact support: far regions stay exactly still
         out[: T.N_MESH] = field * fall[:, None]
         out[h] = disp
         out[a] = 0.0
@@ -206,11 +216,11 @@ class _Builder:
         return self.spread(h, disp, self._eye_anchors(side), sigma=0.9 * e["H"])
 
     def _eye_anchors(self, side):
-        up, lo = (T.EYE_UPPER_L, T.EYE_LOWER_L) if side == "Left" else (T.EYE_UPPER_R,
-                                                                       T.EYE_LOWER_R)
+        up = T.EYE_UPPER_L if side == "Left" else T.EYE_UPPER_R
         brow = T.BROW_L if side == "Left" else T.BROW_R
         lower2 = T.EYE_LOWER2_L if side == "Left" else T.EYE_LOWER2_R
-        return np.array((up[0], up[-1]) + brow + lower2 + T.NOSE_BRIDGE)
+        other = T.EYE_OPENING_R if side == "Left" else T.EYE_OPENING_L
+        return np.array((up[0], up[-1]) + brow + lower2 + T.NOSE_BRIDGE + other)
 
     def lids(self, side, up_dv, lo_dv, sigma_h=1.0):
         """Upper/lower lid moved along v by (fraction of eye height), tapered to the corners."""

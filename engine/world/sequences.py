@@ -59,7 +59,7 @@ def _envelope(n: int, start: float, attack: float, hold: float, release: float) 
 
 def _smooth_noise(rng: np.random.Generator, n: int, fps: float, cutoff_s: float) -> np.ndarray:
     """(n,) smooth zero-mean noise of unit-ish amplitude, correlated over ``cutoff_s``."""
-    step = max(1, int(round(cutoff_s * fps)))
+    step = max(1, round(cutoff_s * fps))
     knots = rng.standard_normal(n // step + 3)
     xs = np.arange(len(knots)) * step
     return np.interp(np.arange(n), xs, knots) / 1.0
@@ -154,7 +154,7 @@ _VISEMES: dict[str, dict[str, float]] = {
     "oo": {"jawOpen": 0.15, "mouthPucker": 0.75, "mouthFunnel": 0.3},
     "o": {"jawOpen": 0.4, "mouthFunnel": 0.7, "mouthPucker": 0.2},
     "mbp": {"jawOpen": 0.05, "mouthPressLeft": 0.5, "mouthPressRight": 0.5,
-            "mouthClose": 0.2},
+            "mouthClose": 0.3},
     "fv": {"jawOpen": 0.12, "mouthRollLower": 0.6},
     "th": {"jawOpen": 0.25, "mouthRollUpper": 0.25},
 }
@@ -205,7 +205,7 @@ def _expressions(tr: _Tracks, rng, fps, cfg: NaturalConfig, talking: np.ndarray,
         env = _envelope(n, t0 * fps, att, hold, rel)
         kind = rng.choice(["smile", "frown", "surprise", "brow", "concern", "smirk", "puff",
                            "shape", "shift"],
-                          p=[0.27, 0.12, 0.1, 0.12, 0.07, 0.08, 0.04, 0.12, 0.08])
+                          p=[0.25, 0.12, 0.1, 0.11, 0.07, 0.08, 0.06, 0.13, 0.08])
         amp = rng.uniform(0.35, 1.0)
         if kind in ("smile", "smirk"):
             if kind == "smile":

@@ -63,6 +63,7 @@ EYE_OPENING_L = EYE_UPPER_L + tuple(reversed(EYE_LOWER_L[1:-1]))
 EYE_OPENING_R = EYE_UPPER_R + tuple(reversed(EYE_LOWER_R[1:-1]))
 
 # --- irises (refine_landmarks=True) -------------------------------------------------------
+# Both rings run in the same image order (not mirrored): +x (image right), up, -x, down.
 IRIS_R = (468, 469, 470, 471, 472)  # subject's right; 468 = centre, then the ring
 IRIS_L = (473, 474, 475, 476, 477)  # subject's left; 473 = centre
 IRIS_CENTER_R, IRIS_CENTER_L = 468, 473

@@ -1,0 +1,193 @@
+"""The live pipeline: threads joined by small bounded queues.
+
+    source (capture thread) -> front end (landmarks + APEM) -> inference (RM, WEM, batched)
+        -> post-processing -> sinks -> on_result callback
+
+Every queue is bounded, so a slow stage makes the one before it wait (no-drop sources) or
+the capture keep only the newest frame (live sources): latency never builds up. ``stop``
+returns within a second: every blocking call uses a short timeout and checks the flag.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.retarget import FrameResult, FrontEnd, Retargeter
+from engine.timing import StageTimes
+
+log = logging.getLogger(__name__)
+_POLL = 0.05
+_END = object()
+
+
+@dataclass
+class PipelineConfig:
+    max_batch: int = 4  # frames the inference stage may take at once when it falls behind
+    queue_size: int = 2
+    keep_frames: bool = True  # attach the source frame to results (GUI, preview video)
+
+
+class Pipeline:
+    def __init__(self, retargeter: Retargeter, frames: Iterable[tuple[int, float, np.ndarray]],
+                 post: Callable[[np.ndarray | None, float], np.ndarray] | None = None,
+                 sinks: Sequence = (), on_result: Callable[[FrameResult], None] | None = None,
+                 config: PipelineConfig | None = None, static: bool = False,
+                 times: StageTimes | None = None):
+        self.rt = retargeter
+        self.frames = frames
+        self.post = post
+        self.sinks = list(sinks)
+        self.on_result = on_result
+        self.cfg = config or PipelineConfig()
+        self.times = times or retargeter.times
+        self.front = FrontEnd(static=static, times=self.times)
+        self._q_in: queue.Queue = queue.Queue(self.cfg.queue_size)
+        self._q_mid: queue.Queue = queue.Queue(self.cfg.queue_size)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.error: BaseException | None = None
+        self.frames_in = 0
+        self.frames_out = 0
+        self.faces = 0
+        self.t_start = 0.0
+        self.t_last = 0.0
+        self.last_latency = 0.0
+        self.finished = threading.Event()
+
+    # -- control -----------------------------------------------------------------------
+    def start(self) -> Pipeline:
+        self.t_start = time.perf_counter()
+        for name, fn in (("capture", self._capture), ("front", self._front_loop),
+                         ("infer", self._infer_loop)):
+            th = threading.Thread(target=self._guard, args=(fn,), name=f"lprr-{name}",
+                                  daemon=True)
+            th.start()
+            self._threads.append(th)
+        return self
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Stop every thread; True when all joined within ``timeout`` seconds."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for th in self._threads:
+            th.join(max(0.0, deadline - time.monotonic()))
+        alive = [th.name for th in self._threads if th.is_alive()]
+        if alive:
+            log.warning("threads still running after stop: %s", ", ".join(alive))
+        self.front.close()
+        for s in self.sinks:
+            try:
+                s.close()
+            except Exception as e:  # a sink failing to close must not hide other errors
+                log.warning("closing %s: %s", type(s).__name__, e)
+        return not alive
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.finished.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        return any(th.is_alive() for th in self._threads)
+
+    @property
+    def fps(self) -> float:
+        dt = (self.t_last or time.perf_counter()) - self.t_start
+        return self.frames_out / dt if dt > 0 else 0.0
+
+    # -- stages ------------------------------------------------------------------------
+    def _guard(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except BaseException as e:  # surfaced to the caller through .error
+            log.debug("pipeline stage failed", exc_info=True)
+            self.error = self.error or e
+            self._stop.set()
+            self.finished.set()
+
+    def _put(self, q: queue.Queue, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                q.put(item, timeout=_POLL)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _get(self, q: queue.Queue):
+        while not self._stop.is_set():
+            try:
+                return q.get(timeout=_POLL)
+            except queue.Empty:
+                continue
+        return _END
+
+    def _capture(self) -> None:
+        for item in self.frames:
+            if self._stop.is_set():
+                return
+            self.frames_in += 1
+            if not self._put(self._q_in, (*item, time.perf_counter())):
+                return
+        self._put(self._q_in, _END)
+
+    def _front_loop(self) -> None:
+        while True:
+            item = self._get(self._q_in)
+            if item is _END:
+                self._put(self._q_mid, _END)
+                return
+            index, t, frame, t_in = item
+            pts, patches = self.front(frame, t)
+            res = FrameResult(index, t, frame if self.cfg.keep_frames else None, pts, patches)
+            res.extra["t_in"] = t_in
+            if not self._put(self._q_mid, res):
+                return
+
+    def _infer_loop(self) -> None:
+        while True:
+            first = self._get(self._q_mid)
+            if first is _END:
+                break
+            batch, done = [first], False
+            while len(batch) < self.cfg.max_batch:  # take what is already waiting
+                try:
+                    nxt = self._q_mid.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _END:
+                    done = True
+                    break
+                batch.append(nxt)
+            self._process(batch)
+            if done:
+                break
+        self.finished.set()
+
+    def _process(self, batch: list[FrameResult]) -> None:
+        with_face = [r for r in batch if r.patches is not None]
+        if with_face:
+            reenacted, weights = self.rt.infer([r.patches for r in with_face])
+            for r, re_, w in zip(with_face, reenacted, weights):
+                r.reenacted, r.raw_weights = re_, w
+        for r in batch:
+            with self.times.time("post"):
+                r.weights = self.post(r.raw_weights, r.t) if self.post else (
+                    r.raw_weights if r.raw_weights is not None
+                    else np.zeros(len(self.rt.controls), np.float32))
+            with self.times.time("sinks"):
+                for s in self.sinks:
+                    s.send(r.weights, self.rt.controls, r.t, r.index, face=r.face)
+            now = time.perf_counter()
+            self.last_latency = now - r.extra["t_in"]
+            self.times.add("latency", self.last_latency)
+            self.frames_out += 1
+            self.faces += int(r.face)
+            self.t_last = now
+            if self.on_result:
+                self.on_result(r)

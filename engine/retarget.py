@@ -1,0 +1,111 @@
+"""The per-frame retargeting core, free of threads: landmarks -> APEM -> RM -> WEM -> PCA.
+
+The threaded pipeline (engine/pipeline.py), ``lprr eval`` and the GUI all call these same
+functions, so every number lprr reports comes from the code that runs live.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.apem import PATCH_NAMES, Apem, Patches
+from engine.backends import Backend, BackendOptions, create_backend
+from engine.manifest import Manifest
+from engine.pca import Pca
+from engine.timing import StageTimes
+
+log = logging.getLogger(__name__)
+
+
+def to_model_input(patches_bgr: np.ndarray) -> np.ndarray:
+    """(N,H,W,3) uint8 BGR -> (N,3,H,W) float32 RGB in [0,1]."""
+    x = patches_bgr[..., ::-1].transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(x, dtype=np.float32) * (1.0 / 255.0)
+
+
+def from_model_output(x: np.ndarray) -> np.ndarray:
+    """(N,3,H,W) float RGB [0,1] -> (N,H,W,3) uint8 BGR."""
+    y = np.clip(x, 0.0, 1.0).transpose(0, 2, 3, 1)[..., ::-1] * 255.0 + 0.5
+    return np.ascontiguousarray(y.astype(np.uint8))
+
+
+@dataclass
+class FrameResult:
+    index: int
+    t: float
+    frame: np.ndarray | None = None
+    landmarks: np.ndarray | None = None
+    patches: Patches | None = None
+    reenacted: dict[str, np.ndarray] | None = None  # name -> uint8 BGR
+    raw_weights: np.ndarray | None = None  # PCA-decoded, before post-processing
+    weights: np.ndarray | None = None  # after post-processing
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def face(self) -> bool:
+        return self.landmarks is not None
+
+
+class Retargeter:
+    """Loads an exported model folder on one backend; RM and WEM run batched."""
+
+    def __init__(self, models: str | Path, backend: str = "auto",
+                 options: BackendOptions | None = None, times: StageTimes | None = None):
+        self.manifest = Manifest.load(models)
+        self.controls = list(self.manifest.controls)
+        self.rm: Backend = create_backend(backend, self.manifest, "rm", options)
+        self.wem: Backend = create_backend(backend, self.manifest, "wem", options)
+        if self.manifest.pca is None:
+            from engine.manifest import ModelError
+
+            raise ModelError(f"{self.manifest.path}: names no PCA file")
+        self.pca = Pca.load(self.manifest.pca)
+        self.times = times or StageTimes()
+        log.info("models %s on %s", self.manifest.name, self.rm.describe())
+
+    @property
+    def backend_name(self) -> str:
+        return self.rm.name
+
+    def infer(self, patches: list[Patches]) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
+        """A batch of frames' patches -> (reenacted patches per frame, (N,C) weights)."""
+        n = len(patches)
+        with self.times.time("rm"):
+            feed = {p: to_model_input(np.stack([q.images[p] for q in patches]))
+                    for p in PATCH_NAMES}
+            out = self.rm.run(feed)
+            outs = [out[f"{p}_out"] for p in PATCH_NAMES]
+        with self.times.time("wem"):
+            coeffs = self.wem.run({"patches": np.concatenate(outs, axis=1)})["coeffs"]
+            weights = np.clip(self.pca.decode(coeffs), 0.0, 1.0).astype(np.float32)
+        imgs = [from_model_output(o) for o in outs]
+        reenacted = [{p: imgs[j][i] for j, p in enumerate(PATCH_NAMES)} for i in range(n)]
+        return reenacted, weights
+
+    def close(self) -> None:
+        self.rm.close()
+        self.wem.close()
+
+
+class FrontEnd:
+    """Landmarks + APEM, stateful for video (tracking mode and patch stabilisation)."""
+
+    def __init__(self, static: bool = False, times: StageTimes | None = None):
+        from engine.landmarks import FaceLandmarker
+
+        self.landmarker = FaceLandmarker(static=static)
+        self.apem = Apem(stabilize=not static)
+        self.times = times or StageTimes()
+
+    def __call__(self, frame: np.ndarray, t: float) -> tuple[np.ndarray | None, Patches | None]:
+        with self.times.time("landmarks"):
+            pts = self.landmarker.detect(frame)
+        with self.times.time("apem"):
+            patches = self.apem(frame, pts, t)
+        return pts, patches
+
+    def close(self) -> None:
+        self.landmarker.close()

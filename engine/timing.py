@@ -1,0 +1,56 @@
+"""Per-stage timings, kept all the time: an exponential average and a bounded history."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class StageTimes:
+    window: int = 2000
+    _hist: dict[str, deque] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self._hist.setdefault(stage, deque(maxlen=self.window)).append(seconds)
+
+    def time(self, stage: str) -> _Timer:
+        return _Timer(self, stage)
+
+    def table(self) -> list[tuple[str, float, float, float, int]]:
+        """(stage, mean ms, p50 ms, p95 ms, count) per stage, in first-seen order."""
+        with self._lock:
+            items = [(k, np.asarray(v) * 1e3) for k, v in self._hist.items() if v]
+        return [(k, float(v.mean()), float(np.percentile(v, 50)), float(np.percentile(v, 95)),
+                 len(v)) for k, v in items]
+
+    def mean_ms(self, stage: str) -> float:
+        with self._lock:
+            v = self._hist.get(stage)
+            return float(np.mean(v) * 1e3) if v else 0.0
+
+    def format_table(self) -> str:
+        rows = [f"| {'stage':<14} | {'mean ms':>8} | {'p50 ms':>7} | {'p95 ms':>7} | {'n':>6} |",
+                f"|{'-' * 16}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 8}|"]
+        for k, mean, p50, p95, n in self.table():
+            rows.append(f"| {k:<14} | {mean:8.2f} | {p50:7.2f} | {p95:7.2f} | {n:6d} |")
+        return "\n".join(rows)
+
+
+class _Timer:
+    __slots__ = ("times", "stage", "t0")
+
+    def __init__(self, times: StageTimes, stage: str):
+        self.times, self.stage = times, stage
+
+    def __enter__(self) -> _Timer:
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.times.add(self.stage, time.perf_counter() - self.t0)

@@ -1,0 +1,294 @@
+"""Sinks against real receivers on 127.0.0.1: python-osc's ThreadingOSCUDPServer for OSC/VMC,
+a plain UDP socket for Live Link Face; and the CSV / JSON-lines recorder."""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_packet import OscPacket
+from pythonosc.osc_server import ThreadingOSCUDPServer
+
+from engine.controls import CONTROL_NAMES
+from engine.errors import UserError
+from engine.sinks import (
+    LiveLinkSink,
+    OscNativeSink,
+    Recorder,
+    VmcSink,
+    create_sink,
+    decode_livelink,
+    encode_livelink,
+    parse_endpoint,
+    read_recording,
+)
+from engine.sinks.livelink import EAR_BLENDSHAPES
+from engine.sinks.osc_wire import osc_message
+
+C = len(CONTROL_NAMES)
+
+
+class _RecordingDispatcher(Dispatcher):
+    """A real dispatcher that also keeps each datagram, so tests can see bundle boundaries."""
+
+    def __init__(self):
+        super().__init__()
+        self.packets: list[bytes] = []
+        self.lock = threading.Lock()
+
+    def call_handlers_for_packet(self, data, client_address):
+        with self.lock:
+            self.packets.append(bytes(data))
+        return super().call_handlers_for_packet(data, client_address)
+
+
+@pytest.fixture
+def osc_server():
+    disp = _RecordingDispatcher()
+    calls: dict[str, int] = {}
+
+    def count(address, *args):
+        calls[address] = calls.get(address, 0) + 1
+
+    disp.set_default_handler(count)
+    server = ThreadingOSCUDPServer(("127.0.0.1", 0), disp)
+    th = threading.Thread(target=server.serve_forever, daemon=True)
+    th.start()
+    yield server.server_address[1], disp, calls
+    server.shutdown()
+    server.server_close()
+    th.join(2)
+
+
+def _wait_packets(disp: _RecordingDispatcher, n: int, timeout: float = 3.0) -> list[bytes]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with disp.lock:
+            if len(disp.packets) >= n:
+                return list(disp.packets)
+        time.sleep(0.01)
+    return list(disp.packets)
+
+
+def _messages(packet: bytes) -> list[tuple[str, list]]:
+    return [(m.message.address, list(m.message.params)) for m in OscPacket(packet).messages]
+
+
+def _frames(n: int, seed: int = 0) -> np.ndarray:
+    w = np.random.default_rng(seed).random((n, C)).astype(np.float32)
+    w[::7] = 0.0  # a few exact zeros / neutral frames
+    return w
+
+
+def test_native_values_equal_recorder_csv_every_frame(osc_server, tmp_path):
+    port, disp, calls = osc_server
+    n = 120
+    w = _frames(n)
+    faces = [i % 10 != 3 for i in range(n)]
+    sink = create_sink("native", f"127.0.0.1:{port}")
+    csv_rec, jl_rec = Recorder(tmp_path / "w.csv"), Recorder(tmp_path / "w.jsonl")
+    t0 = 5000.0  # a monotonic-clock-like origin: sinks send time since their first frame
+    for i in range(n):
+        for s in (sink, csv_rec, jl_rec):
+            s.send(w[i], CONTROL_NAMES, t0 + i / 60, i, face=faces[i])
+        if i % 20 == 19:
+            time.sleep(0.005)  # let the threaded server keep up (UDP drops on overflow)
+    for s in (sink, csv_rec, jl_rec):
+        s.close()
+    packets = _wait_packets(disp, n)
+    assert len(packets) == n and sink.errors == 0
+
+    names_csv, csv_w = read_recording(tmp_path / "w.csv")
+    assert names_csv == list(CONTROL_NAMES) and csv_w.shape == (n, C)
+    got: dict[int, tuple] = {}
+    names_seen = None
+    for p in packets:
+        msgs = dict(_messages(p))
+        frame, t = msgs["/lprr/frame"]
+        if "/lprr/names" in msgs:
+            names_seen = msgs["/lprr/names"]
+        got[frame] = (t, msgs["/lprr/face"][0], np.array(msgs["/lprr/weights"], np.float32))
+    assert names_seen == list(CONTROL_NAMES)
+    assert sorted(got) == list(range(n))
+    for i in range(n):
+        t, face, vals = got[i]
+        assert abs(t - i / 60) < 1e-4
+        assert face == int(faces[i])
+        assert np.abs(vals - csv_w[i]).max() < 1e-6, i
+    names_jl, jl_w = read_recording(tmp_path / "w.jsonl")
+    assert names_jl == list(CONTROL_NAMES) and np.abs(jl_w - w).max() < 1e-6
+    assert calls["/lprr/weights"] == n  # the server's own dispatch saw every frame
+
+
+def test_native_names_repeat_and_per_control(osc_server):
+    port, disp, _ = osc_server
+    sink = OscNativeSink("127.0.0.1", port, per_control=True, names_every_s=0.5)
+    w = _frames(1)[0] + 0.01
+    for i in range(4):
+        sink.send(w, CONTROL_NAMES, i * 0.3, i)
+    sink.close()
+    packets = _wait_packets(disp, 4)
+    by_frame = {dict(_messages(p))["/lprr/frame"][0]: _messages(p) for p in packets}
+    with_names = [f for f, m in by_frame.items() if m[0][0] == "/lprr/names"]
+    assert with_names == [0, 2]  # t = 0 and t = 0.6 (every 0.5 s)
+    each = {a.rsplit("/", 1)[1]: v[0] for a, v in by_frame[1] if a.startswith("/lprr/w/")}
+    assert list(each) == list(CONTROL_NAMES)
+    assert np.allclose([each[n] for n in CONTROL_NAMES], w, atol=1e-7)
+
+
+def test_vmc_bundle_holds_every_control_then_apply(osc_server):
+    port, disp, calls = osc_server
+    n = 20
+    w = _frames(n, seed=3)
+    sink = create_sink("vmc", f"127.0.0.1:{port}")
+    assert sink.port == port
+    for i in range(n):
+        sink.send(w[i], CONTROL_NAMES, i / 60, i)
+    sink.close()
+    packets = _wait_packets(disp, n)
+    assert len(packets) == n
+    seen_rows = []
+    for p in packets:
+        assert p.startswith(b"#bundle\x00")  # one bundle per frame
+        msgs = _messages(p)
+        assert msgs[-1] == ("/VMC/Ext/Blend/Apply", [])  # Apply last
+        vals = msgs[:-1]
+        assert all(a == "/VMC/Ext/Blend/Val" for a, _ in vals)
+        assert [v[0] for _, v in vals] == list(CONTROL_NAMES)  # every control, by name
+        seen_rows.append(np.array([v[1] for _, v in vals], np.float32))
+    # each received row is one of the frames sent (threads may reorder datagrams)
+    for row in seen_rows:
+        assert np.abs(w - row).max(axis=1).min() < 1e-6
+    assert calls["/VMC/Ext/Blend/Apply"] == n and calls["/VMC/Ext/Blend/Val"] == n * C
+
+
+def test_vmc_rename_and_default_port():
+    sink = VmcSink(rename={"eyeBlinkLeft": "Blink_L"})
+    assert (sink.host, sink.port) == ("127.0.0.1", 39539)
+    sink.close()
+
+
+def test_livelink_packet_decodes_into_the_right_name_slots():
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(2.0)
+    port = rx.getsockname()[1]
+    # a shuffled control order: the slots must follow the names, not the indices
+    rng = np.random.default_rng(7)
+    names = list(CONTROL_NAMES)
+    rng.shuffle(names)
+    w = rng.random(C).astype(np.float32) * 0.9 + 0.05
+    sink = create_sink("livelink", f"127.0.0.1:{port}", subject="Face1")
+    assert isinstance(sink, LiveLinkSink)
+    for i in range(3):
+        sink.send(w, names, 10.0 + i / 60 + 0.004, i)
+    sink.close()
+    packets = [rx.recv(2048) for _ in range(3)]
+    rx.close()
+    frames = [decode_livelink(p) for p in packets]
+    f = frames[-1]
+    assert (f.version, f.device_id, f.subject, f.fps, f.fps_den) == (6, "lprr", "Face1", 60, 1)
+    assert [fr.frame for fr in frames] == [0, 1, 2]
+    assert len(packets[0]) == 1 + 4 + 4 + 4 + 5 + 16 + 1 + 61 * 4
+    by_name = f.by_name()
+    for name, v in zip(names, w):
+        assert by_name[name] == pytest.approx(float(v), abs=1e-7), name
+    for name in ("cheekSquintLeft", "tongueOut", "headYaw", "rightEyeRoll", "jawForward"):
+        assert by_name[name] == 0.0
+    # the raw layout: blinkLeft is EAR slot 0, big-endian float right after the count byte
+    off = len(packets[-1]) - 61 * 4
+    assert packets[-1][off - 1] == 61
+    assert np.frombuffer(packets[-1][off:off + 4], ">f4")[0] == pytest.approx(
+        w[names.index("eyeBlinkLeft")])
+
+
+def test_livelink_encode_decode_round_trip():
+    vals = np.arange(61, dtype=np.float32) / 61
+    p = encode_livelink(vals, subject="S", device_id="dev", frame=1234, sub_frame=0.5, fps=30)
+    f = decode_livelink(p)
+    assert (f.subject, f.device_id, f.frame, f.sub_frame, f.fps) == ("S", "dev", 1234, 0.5, 30)
+    assert np.array_equal(f.values, vals)
+    assert len(EAR_BLENDSHAPES) == 61 and EAR_BLENDSHAPES[17] == "jawOpen"
+    with pytest.raises(ValueError):
+        decode_livelink(p[:40])
+
+
+def test_unresolvable_host_is_a_user_error():
+    with pytest.raises(UserError, match="cannot resolve OSC host 'no-such-host.invalid'"):
+        create_sink("native", "no-such-host.invalid:9000")
+    with pytest.raises(UserError, match="cannot resolve OSC host"):
+        create_sink("vmc", "no-such-host.invalid")
+    with pytest.raises(UserError, match="cannot resolve Live Link host"):
+        create_sink("livelink", "no-such-host.invalid")
+    with pytest.raises(UserError, match="unknown protocol"):
+        create_sink("midi", None)
+
+
+def test_parse_endpoint():
+    assert parse_endpoint(None, 9000) == ("127.0.0.1", 9000)
+    assert parse_endpoint("192.168.1.5:7000", 9000) == ("192.168.1.5", 7000)
+    assert parse_endpoint("studio-pc", 9000) == ("studio-pc", 9000)
+    assert parse_endpoint(":9100", 9000) == ("127.0.0.1", 9100)
+    assert parse_endpoint("9100", 9000) == ("127.0.0.1", 9100)
+    assert parse_endpoint("[::1]:9200", 9000) == ("::1", 9200)
+    with pytest.raises(UserError, match="bad port"):
+        parse_endpoint("host:abc", 9000)
+    with pytest.raises(UserError, match="out of range"):
+        parse_endpoint("host:70000", 9000)
+
+
+def test_send_error_is_logged_once_and_does_not_crash(caplog):
+    sink = OscNativeSink("127.0.0.1", 9)  # discard port; nothing needs to listen
+    with caplog.at_level(logging.WARNING, logger="engine.sinks.base"):
+        too_big = b"x" * 70000  # over the UDP datagram limit: the OS refuses it
+        assert sink._send(too_big) is False
+        assert sink._send(too_big) is False
+    assert sink.errors == 2
+    assert len([r for r in caplog.records if "failed" in r.message]) == 1
+    sink.send(np.zeros(C, np.float32), CONTROL_NAMES, 0.0, 0)  # still usable
+    assert sink.sent == 1
+    sink.close()
+
+
+def test_wire_encoding_matches_python_osc():
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    b = OscMessageBuilder("/a/b")
+    for v, tp in ((3, "i"), (0.25, "f"), ("hey", "s")):
+        b.add_arg(v, tp)
+    assert osc_message("/a/b", 3, 0.25, "hey") == b.build().dgram
+
+
+def test_recorder_formats_and_errors(tmp_path):
+    rec = Recorder(tmp_path / "r.csv", fps=30)
+    rec.send(np.full(C, 0.5), CONTROL_NAMES, 2.0, 0)
+    rec.send(np.full(C, 0.25), CONTROL_NAMES, 2.0 + 61.5, 1)
+    rec.close()
+    lines = (tmp_path / "r.csv").read_text().splitlines()
+    assert lines[0].startswith("Timecode,BlendShapeCount,eyeBlinkLeft,")
+    assert lines[1].startswith(f"00:00:00:00.000,{C},0.5,")
+    assert lines[2].startswith("00:01:01:15.000,")
+    with pytest.raises(UserError, match="use a .csv or .jsonl"):
+        Recorder(tmp_path / "r.txt")
+    with pytest.raises(UserError, match="does not exist"):
+        Recorder(tmp_path / "nope" / "r.csv")
+
+
+def test_send_cost_per_frame(osc_server, tmp_path):
+    port, _, _ = osc_server
+    w = _frames(200)
+    sinks = {"native": create_sink("native", f"127.0.0.1:{port}"),
+             "vmc": create_sink("vmc", f"127.0.0.1:{port}"),
+             "livelink": create_sink("livelink", f"127.0.0.1:{port + 1 if port < 65535 else 1}"),
+             "csv": Recorder(tmp_path / "c.csv")}
+    for name, s in sinks.items():
+        t0 = time.perf_counter()
+        for i, row in enumerate(w):
+            s.send(row, CONTROL_NAMES, i / 60, i)
+        per = (time.perf_counter() - t0) / len(w)
+        s.close()
+        assert per < 1e-3, (name, per)  # ~20-60 us here; python-osc's builder alone is ~450 us
