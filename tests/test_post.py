@@ -186,3 +186,10 @@ def test_processor_cost_per_frame():
         pp.process(w if i % 50 else None, i / FPS)
     per_frame = (time.perf_counter() - t0) / len(frames)
     assert per_frame < 1e-3  # generous: ~50 us here, shared 2-core machine
+
+
+def test_processor_names_override_for_other_rigs():
+    pp = PostProcessor(PostConfig(smoothing="off", blink_link=True),
+                       names=["jawOpen", "eyeBlinkLeft", "eyeBlinkRight"])
+    y = pp.process(np.array([0.5, 1.0, 0.0], np.float32), 0.0)
+    assert y.shape == (3,) and y[0] == pytest.approx(0.5) and y[1] == y[2] == pytest.approx(0.5)

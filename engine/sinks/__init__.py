@@ -44,7 +44,21 @@ class MultiSink(Sink):
 
 
 __all__ = [
-    "DEFAULT_HOST", "DEFAULT_PORTS", "PROTOCOLS", "LiveLinkSink", "MultiSink", "OscNativeSink",
-    "Recorder", "Sink", "UdpSink", "VmcSink", "create_sink", "make_sink", "decode_livelink", "encode_livelink",
-    "parse_endpoint", "read_recording", "resolve_udp",
+    "DEFAULT_HOST",
+    "DEFAULT_PORTS",
+    "PROTOCOLS",
+    "LiveLinkSink",
+    "MultiSink",
+    "OscNativeSink",
+    "Recorder",
+    "Sink",
+    "UdpSink",
+    "VmcSink",
+    "create_sink",
+    "decode_livelink",
+    "encode_livelink",
+    "make_sink",
+    "parse_endpoint",
+    "read_recording",
+    "resolve_udp",
 ]
