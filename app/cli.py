@@ -18,7 +18,8 @@ log = logging.getLogger("lprr")
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lprr", description="Real-time facial retargeting.")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="-v: progress details (e.g. which backend auto picked), -vv: debug")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         module = f"app.commands.{name}"
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_native_logs()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from engine.capture import Capture
 from engine.errors import UserError
-from engine.frames import open_frames
 from engine.pipeline import Pipeline
 from engine.retarget import FrameResult, Retargeter
 from engine.timing import StageTimes
@@ -19,30 +19,22 @@ from engine.timing import StageTimes
 log = logging.getLogger(__name__)
 
 
-def file_frames(source: str | Path) -> tuple[Iterator[tuple[int, float, np.ndarray]], float,
-                                              int]:
-    """Every frame of a video or image folder (no drops), timed at the file's fps."""
-    src = open_frames(source)
-
-    def gen():
-        for i, f in enumerate(src):
-            yield i, i / src.fps, f
-
-    return gen(), src.fps, src.count
+def capture_frames(cap: Capture) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(index, media time, image) from a running capture; raises its error at the end."""
+    for f in cap:
+        yield f.index, f.media_t, f.image
+    if cap.error is not None:
+        raise UserError(f"capture failed: {cap.error}")
 
 
-def parse_host_port(text: str, default_port: int) -> tuple[str, int]:
-    host, _, port = text.rpartition(":") if ":" in text else (text, "", str(default_port))
-    try:
-        return host or "127.0.0.1", int(port)
-    except ValueError:
-        raise UserError(f"bad --osc {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9001") from None
+def open_source(source: str | Path, mirror: bool = False, drop: bool = True) -> Capture:
+    """``puppet:PHOTO`` is the demo world's performer puppet as a live source."""
+    text = str(source)
+    if text.startswith("puppet:"):
+        from engine.world.live_puppet import puppet_source
 
-
-def open_sink(protocol: str, target: str):
-    from engine.sinks import make_sink
-
-    return make_sink(protocol, target)
+        return Capture(puppet_source(text.split(":", 1)[1]), mirror=mirror, drop=drop)
+    return Capture(text, mirror=mirror, drop=drop)
 
 
 @dataclass
@@ -57,25 +49,28 @@ class DemoSession:
 
     def run(self, preview: bool = True) -> str:
         from engine.post.postprocess import PostConfig, PostProcessor
+        from engine.sinks import make_sink
         from engine.sinks.recorder import Recorder
 
-        frames, fps, count = file_frames(self.source)
         times = StageTimes()
         rt = Retargeter(self.models, self.backend, times=times)
+        rt.rm.warmup()  # one-off session costs stay out of the numbers
+        rt.wem.warmup()
+        cap = open_source(self.source, drop=False).start()
+        fps = cap.source.fps or 30.0
         self.out.mkdir(parents=True, exist_ok=True)
-        sinks = [Recorder(self.out / "weights.csv")]
+        sinks = [Recorder(self.out / "weights.csv", fps=fps)]
         if self.osc:
-            sinks.append(open_sink(self.protocol, self.osc))
+            sinks.append(make_sink(self.protocol, self.osc))
         post = PostProcessor(PostConfig(), names=rt.controls)
-        keep = self.results.append
-        # Warm the engines so the first frame's one-off costs stay out of the numbers.
-        pipe = Pipeline(rt, frames, post=post.process, sinks=sinks, on_result=keep,
-                        times=times)
+        pipe = Pipeline(rt, capture_frames(cap), post=post.process, sinks=sinks,
+                        on_result=self.results.append, times=times)
         t0 = time.perf_counter()
         pipe.start()
         pipe.wait()
         wall = time.perf_counter() - t0
         pipe.stop()
+        cap.stop()
         if pipe.error is not None:
             raise pipe.error
         n = pipe.frames_out
@@ -105,3 +100,58 @@ class DemoSession:
         if writer is not None:
             writer.release()
         return path
+
+
+@dataclass
+class LiveOptions:
+    models: Path
+    source: str = "0"
+    backend: str = "auto"
+    osc: str | None = None
+    protocol: str = "native"
+    record: Path | None = None
+    mirror: bool = False
+    calibrate_s: float = 0.0
+    mapping: Path | None = None
+    duration_s: float | None = None  # stop after this long (None: until the source ends)
+
+
+def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None) -> str:
+    """``lprr run``: headless, every sink the options name, a one-line live status."""
+    from engine.post.postprocess import PostConfig, PostProcessor
+    from engine.sinks import make_sink
+    from engine.sinks.recorder import Recorder
+
+    times = StageTimes()
+    # Check everything a user can get wrong before any thread starts.
+    cap = open_source(opt.source, mirror=opt.mirror, drop=True)
+    sinks = [make_sink(opt.protocol, opt.osc)] if opt.osc else []
+    rt = Retargeter(opt.models, opt.backend, times=times)
+    cap.start()
+    if opt.record:
+        sinks.append(Recorder(opt.record, fps=cap.source.fps or 30.0))
+    cfg = PostConfig(mapping=opt.mapping) if opt.mapping else PostConfig()
+    post = PostProcessor(cfg, names=rt.controls)
+    if opt.calibrate_s > 0:
+        post.start_calibration(seconds=opt.calibrate_s)
+    pipe = Pipeline(rt, capture_frames(cap), post=post.process, sinks=sinks, times=times)
+    pipe.start()
+    t0 = time.monotonic()
+    try:
+        while not pipe.wait(0.5):
+            if opt.duration_s is not None and time.monotonic() - t0 > opt.duration_s:
+                break
+            if status:
+                state = post.state if pipe.faces else "searching"
+                status(f"{pipe.fps:5.1f} fps | latency {pipe.last_latency * 1e3:5.1f} ms | "
+                       f"face: {state:<9} | dropped {cap.dropped} | {rt.backend_name}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pipe.stop()
+        cap.stop()
+        rt.close()
+    if pipe.error is not None:
+        raise pipe.error
+    return (f"{pipe.frames_out} frames, {pipe.faces} with a face, {cap.dropped} dropped, "
+            f"{pipe.fps:.1f} fps on {rt.backend_name}\n{times.format_table()}")

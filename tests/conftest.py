@@ -42,3 +42,22 @@ def astronaut_path(tmp_path_factory, astronaut) -> Path:
     p = tmp_path_factory.mktemp("photos") / "astronaut.png"
     cv2.imwrite(str(p), astronaut)
     return p
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> Path:
+    """A real exported model folder (ONNX + PCA + manifest) with tiny random networks."""
+    torch = pytest.importorskip("torch")
+    from engine.controls import CONTROL_NAMES
+    from engine.pca import Pca
+    from models.export import export_models
+    from models.nets import PATCHES, RM, WEM, RMConfig, WEMConfig
+
+    torch.manual_seed(0)
+    rms = {p: RM(RMConfig(widths=(4, 8, 8, 8), latent=16)).eval() for p in PATCHES}
+    wem = WEM(WEMConfig(k=5, widths=(4, 8, 8, 8, 8), hidden=16)).eval()
+    w = np.random.default_rng(0).uniform(0, 1, (64, len(CONTROL_NAMES)))
+    pca = Pca.fit(w, CONTROL_NAMES, k=5)
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    export_models(rms, wem, pca, out, "tiny", {"test": True})
+    return out

@@ -1,0 +1,44 @@
+"""``lprr run``: a camera or file through the models, weights out over OSC, headless."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.paths import DEFAULT_MODELS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="live retargeting, headless, streaming OSC",
+                       description="Runs a webcam (index), a video file, an image folder or "
+                       "puppet:PHOTO through the models and streams the weights.")
+    p.add_argument("--source", default="0", help="camera index, file, folder or puppet:PHOTO")
+    p.add_argument("--models", type=Path, default=DEFAULT_MODELS)
+    p.add_argument("--backend", default="auto",
+                   help="auto, ort-cpu, ort-cuda, ort-tensorrt, tensorrt, torch-cpu, torch-cuda")
+    p.add_argument("--osc", default=None, help="HOST:PORT (default host 127.0.0.1)")
+    p.add_argument("--protocol", default="native", choices=["native", "vmc", "livelink"])
+    p.add_argument("--record", type=Path, default=None, help="write weights to .csv or .jsonl")
+    p.add_argument("--mirror", action="store_true")
+    p.add_argument("--calibrate", type=float, default=0.0, metavar="SECONDS",
+                   help="capture a neutral face for this long at the start")
+    p.add_argument("--mapping", type=Path, default=None, help="per-control mapping TOML")
+    p.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.session import LiveOptions, run_live
+
+    opt = LiveOptions(models=args.models, source=args.source, backend=args.backend,
+                      osc=args.osc, protocol=args.protocol, record=args.record,
+                      mirror=args.mirror, calibrate_s=args.calibrate, mapping=args.mapping,
+                      duration_s=args.duration)
+
+    def status(line: str) -> None:
+        sys.stderr.write("\r" + line)
+        sys.stderr.flush()
+
+    summary = run_live(opt, status if sys.stderr.isatty() else None)
+    print(("\n" if sys.stderr.isatty() else "") + summary)
+    return 0
