@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.paths import ASSETS, DEFAULT_MODELS
 
 log = logging.getLogger(__name__)
-DEMO_CLIP = ASSETS / "demo" / "clip.avi"
+DEMO_CLIP = ASSETS / "demo" / "clip" / "frames.avi"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -231,6 +231,16 @@ class MouthLook:
     edge: np.ndarray  # interior colour near the lips
     teeth: np.ndarray
     tongue: np.ndarray
+    rest_gap: float = 0.0  # inner-lip opening of the photo, in mouth widths
+    fade_gap: float = 0.04  # extra opening over which the painted interior fades in
+
+
+def mouth_gap(lm: np.ndarray) -> float:
+    """Mean inner-lip opening (upper to lower inner contour) in mouth widths."""
+    up = lm[list(topo.LIP_INNER_UPPER[1:-1]), :2]
+    lo = lm[list(topo.LIP_INNER_LOWER[1:-1]), :2]
+    mw = float(np.linalg.norm(lm[topo.MOUTH_CORNER_L, :2] - lm[topo.MOUTH_CORNER_R, :2]))
+    return float(np.linalg.norm(lo - up, axis=1).mean()) / max(mw, 1e-6)
 
 
 def sample_mouth(img: np.ndarray, lm: np.ndarray) -> MouthLook:
@@ -242,26 +252,35 @@ def sample_mouth(img: np.ndarray, lm: np.ndarray) -> MouthLook:
     expo = float(np.clip(np.median(patch.mean(1)) / 140.0, 0.6, 1.3)) if len(patch) else 1.0
     return MouthLook(deep=np.array([18, 14, 38], np.float32) * expo,
                      edge=np.array([50, 45, 105], np.float32) * expo,
-                     teeth=np.array([195, 208, 218], np.float32) * min(expo, 1.05),
-                     tongue=np.array([85, 85, 165], np.float32) * expo)
+                     teeth=np.array([212, 224, 232], np.float32) * min(expo, 1.05),
+                     tongue=np.array([85, 85, 165], np.float32) * expo,
+                     rest_gap=mouth_gap(lm))
 
 
 def paint_mouth(frame: np.ndarray, lm: np.ndarray, look: MouthLook) -> None:
-    """Dark interior with upper and lower teeth inside the inner-lip polygon (in place)."""
+    """Dark interior with upper and lower teeth inside the inner-lip polygon (in place).
+
+    It fades in as the lips part beyond the photo's own opening, so the neutral frame
+    keeps the photo's real mouth (closed lips, or its own teeth).
+    """
     h, w = frame.shape[:2]
     poly = lm[list(topo.MOUTH_OPENING), :2].astype(np.float64)
     mouth_w = float(np.linalg.norm(lm[topo.MOUTH_CORNER_L, :2] - lm[topo.MOUTH_CORNER_R, :2]))
     x0, y0, x1, y1 = _roi(poly, 3, h, w)
     if x1 <= x0 or y1 <= y0 or mouth_w < 2:
         return
+    strength = float(np.clip((mouth_gap(lm) - look.rest_gap) / look.fade_gap, 0, 1))
+    if strength <= 0:
+        return
     o = np.array([x0, y0], np.float64)
     roi = frame[y0:y1, x0:x1]
     shp = roi.shape[:2]
-    m = _poly_mask(shp, poly, o)
-    if m.max() <= 0:
+    full = _poly_mask(shp, poly, o)
+    if full.max() <= 0:
         return
+    m = full * strength
     # interior: lighter near the lips, darker deep inside
-    depth = cv2.GaussianBlur(m, (0, 0), max(0.8, 0.05 * mouth_w))
+    depth = cv2.GaussianBlur(full, (0, 0), max(0.8, 0.05 * mouth_w))
     depth = np.clip((depth - 0.3) / 0.7, 0, 1)[..., None]
     inner = look.edge * (1 - depth) + look.deep * depth
     # tongue low in the mouth

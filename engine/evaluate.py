@@ -1,0 +1,48 @@
+"""Run a method over a take through the live engine code and score it on the take's
+ground truth (used only for scoring)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from engine.metrics import score
+from engine.session import capture_frames, open_source
+from engine.take import Take
+
+log = logging.getLogger(__name__)
+
+
+def predict_lprr(take: Take, models: Path, backend: str = "ort-cpu",
+                 smoothing: str = "default") -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(N,C) predicted weights, control names, (N,) face-found flags, one row per frame."""
+    from engine.pipeline import Pipeline
+    from engine.post.postprocess import PostConfig, PostProcessor
+    from engine.retarget import Retargeter
+
+    rt = Retargeter(models, backend)
+    video = take.path / "frames.avi"
+    cap = open_source(video if video.is_file() else take.path / "frames", drop=False).start()
+    post = PostProcessor(PostConfig(smoothing=smoothing), names=rt.controls)
+    results = []
+    pipe = Pipeline(rt, capture_frames(cap), post=post.process, on_result=results.append)
+    pipe.start()
+    pipe.wait()
+    pipe.stop()
+    cap.stop()
+    if pipe.error is not None:
+        raise pipe.error
+    rt.close()
+    results.sort(key=lambda r: r.index)
+    return (np.stack([r.weights for r in results]), list(rt.controls),
+            np.array([r.face for r in results]))
+
+
+def evaluate_take(take_dir: Path, models: Path, backend: str = "ort-cpu") -> dict:
+    take = Take(take_dir)
+    pred, names, faces = predict_lprr(take, models, backend)
+    true = take.weights_for(names)[: len(pred)]
+    out = score(pred, true, names)
+    out["faces_found"] = int(faces.sum())
+    return out
