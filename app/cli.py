@@ -11,7 +11,7 @@ import sys
 from engine.errors import UserError
 
 # Sub-command modules, in the order ``lprr --help`` lists them.
-COMMANDS = ["extract", "synth", "train", "export", "run", "demo", "eval", "doctor"]
+COMMANDS = ["extract", "synth", "train", "export", "run", "demo", "eval", "doctor", "gui"]
 
 log = logging.getLogger("lprr")
 

@@ -14,7 +14,7 @@ class AugmentConfig:
     rotate_deg: float = 5.0
     scale: float = 0.05
     shift: float = 0.04  # fraction of the patch
-    elastic: float = 0.03  # displacement amplitude, fraction of the patch
+    elastic: float = 0.02  # displacement amplitude, fraction of the patch
     elastic_grid: int = 5  # control points per side of the displacement field
     brightness: float = 0.15
     contrast: float = 0.2

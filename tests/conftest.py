@@ -54,7 +54,7 @@ def tiny_models(tmp_path_factory) -> Path:
     from models.nets import PATCHES, RM, WEM, RMConfig, WEMConfig
 
     torch.manual_seed(0)
-    rms = {p: RM(RMConfig(widths=(4, 8, 8, 8), latent=16)).eval() for p in PATCHES}
+    rms = {p: RM(RMConfig(widths=(4, 8, 8, 8), latent=4)).eval() for p in PATCHES}
     wem = WEM(WEMConfig(k=5, widths=(4, 8, 8, 8, 8), hidden=16)).eval()
     w = np.random.default_rng(0).uniform(0, 1, (64, len(CONTROL_NAMES)))
     pca = Pca.fit(w, CONTROL_NAMES, k=5)

@@ -17,7 +17,7 @@ from models.train_rm import load_rm, train_rm
 from models.train_wem import load_wem, train_wem
 from models.training import TrainConfig
 
-TINY_RM = RMConfig(widths=(4, 8, 8, 8), latent=16)
+TINY_RM = RMConfig(widths=(4, 8, 8, 8), latent=4)
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,19 @@ class OneEuroFilter:
         self.min_cutoff[self.passthrough] = 1.0  # any value; those outputs are overwritten
         self.reset()
 
+    def set_params(self, min_cutoff: np.ndarray | float, beta: np.ndarray | float) -> None:
+        """Change the parameters live; the state is kept, so the output does not jump.
+
+        The new arrays are built first and swapped in by attribute assignment, so a call from
+        another thread never leaves an array half-written (callers that need the three
+        swaps to be seen together should hold their own lock around ``__call__``)."""
+        n = self.min_cutoff.size
+        mc = np.broadcast_to(np.asarray(min_cutoff, np.float64), (n,)).copy()
+        b = np.broadcast_to(np.asarray(beta, np.float64), (n,)).copy()
+        passthrough = ~np.isfinite(mc) | (mc <= 0)
+        mc[passthrough] = 1.0
+        self.min_cutoff, self.beta, self.passthrough = mc, b, passthrough
+
     def reset(self, x0: np.ndarray | None = None, t0: float | None = None) -> None:
         """Forget the history; optionally start from state ``x0`` at time ``t0`` (no jump)."""
         self._x = None if x0 is None else np.asarray(x0, np.float64).copy()

@@ -74,6 +74,8 @@ class PostProcessor:
         eyes = SMOOTHING_PRESETS[c.eyes_smoothing or c.smoothing]["eyes"]
         mouth = SMOOTHING_PRESETS[c.mouth_smoothing or c.smoothing]["mouth"]
         eye_mask = np.array([_is_eye_group(n) for n in self.names])
+        self._eye_mask = eye_mask
+        self.smoothing = {"eyes": tuple(eyes), "mouth": tuple(mouth)}  # (min_cutoff, beta)
         self.filter = OneEuroFilter(np.where(eye_mask, eyes[0], mouth[0]),
                                     np.where(eye_mask, eyes[1], mouth[1]), c.d_cutoff)
         if isinstance(c.mapping, WeightMapping):
@@ -99,6 +101,27 @@ class PostProcessor:
     def start_calibration(self, seconds: float | None = 2.0, frames: int | None = None) -> None:
         """Collect a neutral face from the next face frames (hold still, relaxed, eyes open)."""
         self.calibration.start(seconds, frames)
+
+    def set_smoothing(self, eyes: str | tuple[float, float] | None = None,
+                      mouth: str | tuple[float, float] | None = None) -> None:
+        """Change the One Euro parameters of the eye group and/or the mouth group live: a
+        SMOOTHING_PRESETS name or (min_cutoff Hz, beta); None keeps a group as it is. The
+        filter state is kept (no jump). Thread-safe in the sense of OneEuroFilter.set_params;
+        the GUI also holds its own lock around ``process``."""
+        new = dict(self.smoothing)
+        for group, v in (("eyes", eyes), ("mouth", mouth)):
+            if v is None:
+                continue
+            if isinstance(v, str):
+                if v not in SMOOTHING_PRESETS:
+                    raise ValueError(f"unknown smoothing preset {v!r}; use one of "
+                                     f"{', '.join(SMOOTHING_PRESETS)}")
+                v = SMOOTHING_PRESETS[v][group]
+            new[group] = (float(v[0]), float(v[1]))
+        e, m = new["eyes"], new["mouth"]
+        self.filter.set_params(np.where(self._eye_mask, e[0], m[0]),
+                               np.where(self._eye_mask, e[1], m[1]))
+        self.smoothing = new
 
     @property
     def calibrating(self) -> bool:

@@ -1,0 +1,110 @@
+"""``lprr gui``: the desktop app for a live session (PySide6 + pyqtgraph)."""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+from pathlib import Path
+
+from engine.errors import UserError
+from engine.paths import DEFAULT_MODELS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gui", help="the live session in a window: video, patches, character, "
+                       "curves, tuning",
+                       description="Opens the lprr window. Pick a camera or a video, press "
+                       "Start; tune calibration, smoothing, mapping and outputs while it runs.")
+    p.add_argument("--models", type=Path, default=DEFAULT_MODELS)
+    p.add_argument("--source", default=None,
+                   help="camera index, video file, image folder or puppet:PHOTO "
+                   "(default: the first camera, else the demo clip)")
+    p.add_argument("--backend", default="auto")
+    p.add_argument("--osc", default=None, help="HOST:PORT to stream to from the start")
+    p.add_argument("--protocol", default="native", choices=["native", "vmc", "livelink"])
+    p.add_argument("--start", action="store_true", help="start the session at once")
+    p.add_argument("--quit-after", type=float, default=None, metavar="SECONDS",
+                   help="close after SECONDS of running and print the measured fps")
+    p.add_argument("--screenshot", type=Path, default=None,
+                   help="with --quit-after: save the window as an image just before closing")
+    p.add_argument("--unpaced", action="store_true",
+                   help="read files as fast as the pipeline takes them (throughput test)")
+    p.set_defaults(func=run)
+
+
+def _check_display() -> None:
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise UserError("no display found (DISPLAY is not set): run it on a desktop, under "
+                        "xvfb-run, or with QT_QPA_PLATFORM=offscreen")
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_display()
+    try:
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+    except ImportError as e:
+        raise UserError(f"the GUI needs PySide6 and pyqtgraph ({e}); pip install 'lprr[gui]' "
+                        "or pip install PySide6 pyqtgraph") from None
+    from app.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("lprr")
+    win = MainWindow(models=args.models, source=args.source, backend=args.backend,
+                     paced=not args.unpaced)
+    if args.osc:
+        win.panel.protocol_combo.setCurrentIndex(win.panel.protocol_combo.findData(args.protocol))
+        host, _, port = args.osc.rpartition(":")
+        win.panel.host_edit.setText(host or "127.0.0.1")
+        if port.isdigit():
+            win.panel.port_spin.setValue(int(port))
+        win.panel.send_check.setChecked(True)
+        win.panel.emit_output()
+
+    # An exception in a slot is shown in the window instead of only on the terminal.
+    def excepthook(kind, value, tb):
+        sys.__excepthook__(kind, value, tb)
+        win.show_error(f"internal error: {kind.__name__}: {value}")
+
+    sys.excepthook = excepthook
+    win.show()
+    if args.start or args.quit_after is not None:
+        win.start()
+    if args.quit_after is not None:
+        def finish() -> None:
+            if win.session.state != "running":
+                return
+            if args.screenshot:
+                args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+                win.grab().save(str(args.screenshot))
+            win.close()
+
+        def arm(_: str) -> None:  # count from when frames flow, not from model loading
+            QTimer.singleShot(int(args.quit_after * 1000), finish)
+
+        win.session.started.connect(arm)
+        win.session.failed.connect(lambda _: win.close())
+    code = app.exec()
+    sys.excepthook = sys.__excepthook__
+    if args.quit_after is not None:
+        if win.last_error:
+            raise UserError(win.last_error)
+        print(summary(win))
+    return code
+
+
+def summary(win) -> str:
+    """The fps the window measured, skipping the first second (model warm-up)."""
+    samples = win.fps_samples[2:] or win.fps_samples
+    if not samples:
+        return "lprr gui: no frames were shown"
+    pipe = [s[0] for s in samples]
+    disp = [s[1] for s in samples]
+    lat = [s[2] for s in samples]
+    return (f"lprr gui: display {statistics.median(disp):.1f} fps (min {min(disp):.1f}), "
+            f"pipeline {statistics.median(pipe):.1f} fps (min {min(pipe):.1f}), "
+            f"latency {statistics.median(lat):.1f} ms median, over {len(samples) * 0.5:.1f} s; "
+            f"closed cleanly: {win.closed_cleanly}")

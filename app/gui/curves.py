@@ -1,0 +1,85 @@
+"""Scrolling weight curves (pyqtgraph): the last ~10 s of the controls the user picks, in
+two plots, eyes + brows and mouth."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+from app.gui.history import WeightHistory
+from engine.controls import CONTROL_NAMES, REGIONS
+
+pg.setConfigOptions(antialias=False, background=(24, 24, 28), foreground=(200, 200, 205))
+
+GROUPS = ("eyes", "mouth")
+DEFAULT_CURVES = ("eyeBlinkLeft", "eyeBlinkRight", "browInnerUp", "jawOpen", "mouthSmileLeft",
+                  "mouthPucker")
+
+
+def group_of(name: str) -> str:
+    """Eyes and brows share a plot (the same split as the smoothing groups)."""
+    if name in REGIONS["eyes"] or name in REGIONS["brows"] or name.startswith(("eye", "brow")):
+        return "eyes"
+    return "mouth"
+
+
+class CurvesWidget(QWidget):
+    def __init__(self, history: WeightHistory, seconds: float = 10.0, parent=None):
+        super().__init__(parent)
+        self.history = history
+        self.seconds = seconds
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.plots: dict[str, pg.PlotWidget] = {}
+        for g in GROUPS:
+            pw = pg.PlotWidget(title=f"{g} {'+ brows ' if g == 'eyes' else ''}(last "
+                                     f"{seconds:.0f} s)")
+            pw.setYRange(-0.02, 1.02, padding=0)
+            pw.setXRange(-seconds, 0, padding=0)
+            pw.setMouseEnabled(False, False)
+            pw.hideButtons()
+            pw.showGrid(x=True, y=True, alpha=0.2)
+            pw.setLabel("bottom", "s")
+            pw.addLegend(offset=(5, 5), labelTextSize="8pt")
+            lay.addWidget(pw)
+            self.plots[g] = pw
+        self.items: dict[str, pg.PlotDataItem] = {}
+        self.set_selected(DEFAULT_CURVES)
+
+    @property
+    def selected(self) -> tuple[str, ...]:
+        return tuple(self.items)
+
+    def set_selected(self, names: Iterable[str]) -> None:
+        names = [n for n in names if n in CONTROL_NAMES or n in self.history.names]
+        for n in [n for n in self.items if n not in names]:
+            item = self.items.pop(n)
+            self.plots[group_of(n)].removeItem(item)
+        for n in names:
+            if n in self.items:
+                continue
+            colour = pg.intColor(CONTROL_NAMES.index(n) if n in CONTROL_NAMES else len(self.items),
+                                 hues=len(CONTROL_NAMES) // 2, values=2, maxValue=255,
+                                 minValue=190)
+            self.items[n] = self.plots[group_of(n)].plot(name=n, pen=pg.mkPen(colour, width=2))
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw from the history (GUI thread, at display rate)."""
+        t, w = self.history.snapshot(self.seconds)
+        names = self.history.names
+        x = t - t[-1] if len(t) else t
+        for n, item in self.items.items():
+            if n in names and len(t):
+                item.setData(x, w[:, names.index(n)])
+            else:
+                item.setData(np.zeros(0), np.zeros(0))
+
+    def points(self, name: str) -> int:
+        """How many samples the curve of ``name`` shows now (tests)."""
+        item = self.items.get(name)
+        if item is None or item.xData is None:
+            return 0
+        return len(item.xData)

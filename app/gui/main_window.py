@@ -1,0 +1,379 @@
+"""The main window: source view with landmarks and patch boxes, the patch strip, the
+character rendered with the output weights, the weight curves, the controls panel and a
+status bar (fps, latency, face state). Errors appear in a banner and the status bar.
+
+Redraws happen on a QTimer at display rate and only draw the latest result; the session
+announces new results with a coalesced signal, so nothing here ever waits on the pipeline.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.controls_panel import ControlsPanel
+from app.gui.curves import CurvesWidget
+from app.gui.views import ImageView, PatchStrip
+from app.gui.worker import LiveSession, SessionConfig, describe_error
+from engine.controls import CONTROL_NAMES
+from engine.errors import UserError
+from engine.paths import ASSETS, DEFAULT_MODELS
+
+log = logging.getLogger(__name__)
+DEMO_CLIP = ASSETS / "demo" / "clip" / "frames.avi"
+
+
+def default_sources(extra: str | None = None) -> list[tuple[str, str]]:
+    """(label, spec) for the source list: the given source, cameras found, the demo clip."""
+    from engine.capture import list_cameras
+
+    out: list[tuple[str, str]] = []
+    if extra:
+        out.append((extra, extra))
+    for c in list_cameras():
+        out.append((f"camera {c.index} ({c.width}x{c.height})", str(c.index)))
+    if DEMO_CLIP.is_file() and str(DEMO_CLIP) != extra:
+        out.append(("demo clip", str(DEMO_CLIP)))
+    if not out:
+        out.append(("camera 0", "0"))
+    return out
+
+
+class _Banner(QFrame):
+    """A dismissable error line at the top of the window."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setStyleSheet("QFrame { background: #7a1f1f; border-radius: 3px; } "
+                           "QLabel { color: white; } QPushButton { color: white; border: none; }")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 4, 4, 4)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QPushButton("✕")
+        close.setFixedWidth(24)
+        close.clicked.connect(self.hide)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(close)
+        self.hide()
+
+    def show_text(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, models: Path = DEFAULT_MODELS, source: str | None = None,
+                 backend: str = "auto", display_hz: float = 60.0, paced: bool = True):
+        super().__init__()
+        from engine.backends import BACKEND_NAMES, available_backends
+        from engine.world.character import DemoCharacter
+
+        self.setWindowTitle("lprr — live facial retargeting")
+        self.paced = paced
+        self.session = LiveSession(self)
+        self.character = DemoCharacter(size=256)
+        self.errors: list[str] = []  # every error shown, newest last
+        avail = available_backends()
+        self.panel = ControlsPanel(models, default_sources(source),
+                                   [(n, avail.get(n)) for n in BACKEND_NAMES])
+        if backend != "auto":
+            self.panel.backend_combo.setCurrentText(backend)
+        self._build_layout()
+        self._build_status_bar()
+        self._wire()
+        self.display_frames = 0  # redraws that showed a new result
+        self.fps_pipeline = 0.0
+        self.fps_display = 0.0
+        self.fps_samples: list[tuple[float, float, float]] = []  # (pipeline, display, latency ms)
+        self._last_stat = (time.perf_counter(), 0, 0)
+        self._dirty = False
+        self._shown_offsets: dict[str, float] = {}
+        self._char_index: tuple[tuple[str, ...], np.ndarray] | None = None
+        self.closed_cleanly: bool | None = None
+        self.draw_timer = QTimer(self)
+        self.draw_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.draw_timer.setInterval(max(1, round(1000 / display_hz)))
+        self.draw_timer.timeout.connect(self._draw)
+        self.draw_timer.start()
+        self.status_timer = QTimer(self)
+        self.status_timer.setInterval(500)
+        self.status_timer.timeout.connect(self._update_status)
+        self.status_timer.start()
+        self.character_view.set_image(self.character.render(None)[0])
+        self.resize(1600, 1000)
+
+    # -- layout -----------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        self.banner = _Banner()
+        self.source_view = ImageView("no source: pick one and press Start", 160)
+        self.patch_strip = PatchStrip()
+        self.character_view = ImageView("", 160)
+        self.curves = CurvesWidget(self.session.history)
+        top = QWidget()
+        row = QHBoxLayout(top)
+        row.setContentsMargins(0, 0, 0, 0)
+        for title, w, stretch in (("Source", self.source_view, 3), ("Patches", self.patch_strip, 2),
+                                  ("Character", self.character_view, 3)):
+            col = QVBoxLayout()
+            head = QLabel(f"<b>{title}</b>")
+            col.addWidget(head)
+            col.addWidget(w, 1)
+            row.addLayout(col, stretch)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(top)
+        left.addWidget(self.curves)
+        left.setStretchFactor(0, 3)
+        left.setStretchFactor(1, 2)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.panel)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        self.panel.setMinimumWidth(380)
+        split.setSizes([1180, 420])
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(6, 6, 6, 0)
+        lay.addWidget(self.banner)
+        lay.addWidget(split, 1)
+        self.setCentralWidget(central)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_labels: dict[str, QLabel] = {}
+        for key, text in (("fps", "pipeline - fps"), ("display", "display - fps"),
+                          ("latency", "latency - ms"), ("face", "face: -"),
+                          ("backend", "backend: -"), ("output", "OSC: off"),
+                          ("record", "rec: off")):
+            lab = QLabel(text)
+            lab.setMinimumWidth(90)
+            bar.addPermanentWidget(lab)
+            self.status_labels[key] = lab
+
+    def _wire(self) -> None:
+        s, p = self.session, self.panel
+        s.started.connect(self._started)
+        s.failed.connect(self._failed)
+        s.ended.connect(self._ended)
+        s.result_ready.connect(self._mark_dirty)
+        p.start_clicked.connect(self.toggle_running)
+        p.calibrate_clicked.connect(self.calibrate)
+        p.reset_calibration_clicked.connect(self._reset_calibration)
+        p.mirror_changed.connect(s.set_mirror)
+        p.smoothing_changed.connect(self._smoothing)
+        p.output_changed.connect(self._output)
+        p.record_changed.connect(self._record)
+        p.curves_changed.connect(self.curves.set_selected)
+        p.mapping_table.changed.connect(s.set_mapping)
+        p.mapping_table.invalid.connect(self.show_error)
+        p.mapping_load.clicked.connect(self._load_mapping_dialog)
+        p.mapping_save.clicked.connect(self._save_mapping_dialog)
+        p.mapping_reset.clicked.connect(p.mapping_table.reset)
+        s.set_smoothing(*p.smoothing())
+
+    # -- errors -----------------------------------------------------------------------------
+    def show_error(self, text: str) -> None:
+        log.warning("%s", text)
+        self.errors.append(text)
+        self.banner.show_text(text)
+        self.statusBar().showMessage(f"error: {text}", 15000)
+
+    @property
+    def last_error(self) -> str | None:
+        return self.errors[-1] if self.errors else None
+
+    # -- start / stop -----------------------------------------------------------------------
+    def session_config(self) -> SessionConfig:
+        p = self.panel
+        return SessionConfig(models=Path(p.models_edit.text().strip() or DEFAULT_MODELS),
+                             source=p.source_spec(), backend=p.backend_combo.currentText(),
+                             mirror=p.mirror_check.isChecked(), loop=p.loop_check.isChecked(),
+                             paced=self.paced)
+
+    def start(self) -> None:
+        self.session.start(self.session_config())
+        self.panel.set_running("starting")
+        self.statusBar().showMessage("starting: opening the source and loading the models…")
+
+    def stop(self) -> bool:
+        ok = self.session.stop()
+        self.panel.set_running("stopped")
+        self.statusBar().showMessage("stopped", 5000)
+        return ok
+
+    def toggle_running(self) -> None:
+        if self.session.state == "stopped":
+            self.start()
+        else:
+            self.stop()
+
+    def _started(self, desc: str) -> None:
+        self.banner.hide()
+        self.panel.set_running("running")
+        self._last_stat = (time.perf_counter(), 0, self.display_frames)
+        self.fps_samples.clear()
+        self._shown_offsets = {}
+        self.panel.mapping_table.set_neutral({})
+        self.statusBar().showMessage(f"running: {desc}", 8000)
+
+    def _failed(self, text: str) -> None:
+        self.session.stop()
+        self.panel.set_running("stopped")
+        self.show_error(text)
+
+    def _ended(self, why: str) -> None:
+        self.panel.set_running("stopped")
+        self.statusBar().showMessage(why, 10000)
+
+    # -- live settings ----------------------------------------------------------------------
+    def calibrate(self, seconds: float = 2.0) -> None:
+        try:
+            self.session.calibrate(seconds)
+            self.statusBar().showMessage(f"calibrating for {seconds:.1f} s: hold a relaxed "
+                                         "face, eyes open", int(seconds * 1000) + 1000)
+        except UserError as e:
+            self.show_error(str(e))
+
+    def _reset_calibration(self) -> None:
+        self.session.reset_calibration()
+        self._shown_offsets = {}
+        self.panel.mapping_table.set_neutral({})
+
+    def _smoothing(self, eyes: tuple, mouth: tuple) -> None:
+        self.session.set_smoothing(eyes, mouth)
+
+    def _output(self, protocol: str | None, endpoint: str) -> None:
+        try:
+            self.session.set_osc(protocol, endpoint)
+        except (UserError, OSError) as e:
+            self.show_error(f"output: {describe_error(e)}")
+
+    def _record(self, path: Path | None) -> None:
+        try:
+            self.session.set_recording(path)
+        except (UserError, OSError) as e:
+            self.show_error(f"recording: {describe_error(e)}")
+            self.panel.record_check.blockSignals(True)
+            self.panel.record_check.setChecked(False)
+            self.panel.record_edit.setEnabled(True)
+            self.panel.record_check.blockSignals(False)
+
+    def load_mapping(self, path: str | Path) -> bool:
+        try:
+            self.panel.mapping_table.load(path)
+        except (UserError, OSError) as e:
+            self.show_error(describe_error(e))
+            return False
+        self.panel.mapping_path.setText(f"loaded {path}")
+        return True
+
+    def save_mapping(self, path: str | Path) -> bool:
+        try:
+            self.panel.mapping_table.save(path)
+        except (UserError, OSError) as e:
+            self.show_error(describe_error(e))
+            return False
+        self.panel.mapping_path.setText(f"saved {path}")
+        return True
+
+    def _load_mapping_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load mapping", "", "TOML (*.toml)")
+        if path:
+            self.load_mapping(path)
+
+    def _save_mapping_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save mapping", "mapping.toml",
+                                              "TOML (*.toml)")
+        if path:
+            self.save_mapping(path)
+
+    # -- drawing ----------------------------------------------------------------------------
+    def _mark_dirty(self) -> None:
+        self._dirty = True
+
+    def _draw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        r = self.session.take_latest()
+        if r is None:
+            return
+        try:
+            from engine.preview import annotate
+
+            if r.frame is not None:
+                self.source_view.set_image(annotate(r.frame, r))
+            self.patch_strip.show_patches(r.patches.images if r.patches is not None else None,
+                                          r.reenacted)
+            if r.weights is not None:
+                self.character_view.set_image(self.character.render(
+                    self._character_weights(r.weights))[0])
+            self.curves.refresh()
+            self.display_frames += 1
+        except Exception as e:  # noqa: BLE001 - a drawing bug must not take the window down
+            log.debug("draw failed", exc_info=True)
+            self.show_error(f"display: {describe_error(e)}")
+
+    def _character_weights(self, w: np.ndarray) -> np.ndarray:
+        """The session's controls, by name, in the demo character's CONTROL_NAMES order."""
+        names = self.session.controls
+        if self._char_index is None or self._char_index[0] != names:
+            idx = np.array([names.index(n) if n in names else -1 for n in CONTROL_NAMES])
+            self._char_index = (names, idx)
+        idx = self._char_index[1]
+        return np.where(idx >= 0, np.asarray(w)[np.maximum(idx, 0)], 0.0)
+
+    def _update_status(self) -> None:
+        now = time.perf_counter()
+        st = self.session.stats()
+        t0, n0, d0 = self._last_stat
+        dt = max(1e-6, now - t0)
+        self.fps_pipeline = max(0, st.frames_out - n0) / dt
+        self.fps_display = max(0, self.display_frames - d0) / dt
+        self._last_stat = (now, st.frames_out, self.display_frames)
+        lab = self.status_labels
+        if st.state == "running":
+            self.fps_samples.append((self.fps_pipeline, self.fps_display, st.latency_ms))
+            lab["fps"].setText(f"pipeline {self.fps_pipeline:5.1f} fps")
+            lab["display"].setText(f"display {self.fps_display:5.1f} fps")
+            lab["latency"].setText(f"latency {st.latency_ms:5.1f} ms")
+            lab["face"].setText(f"face: {st.face}")
+            lab["backend"].setText(f"backend: {st.backend}")
+            self._refresh_offsets()
+        else:
+            lab["fps"].setText("pipeline - fps")
+            lab["display"].setText("display - fps")
+            lab["latency"].setText("latency - ms")
+            lab["face"].setText(f"face: - ({st.state})")
+        lab["output"].setText(f"OSC: {st.output}" if st.state == "running" else
+                              f"OSC: {self.session.osc[0] + ' ' + self.session.osc[1] if self.session.osc else 'off'}")
+        lab["record"].setText(f"rec: {st.recording}")
+
+    def _refresh_offsets(self) -> None:
+        offsets = self.session.neutral_offsets()
+        if offsets != self._shown_offsets and any(offsets.values()):
+            self._shown_offsets = offsets
+            self.panel.mapping_table.set_neutral(offsets)
+
+    # -- closing ----------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.draw_timer.stop()
+        self.status_timer.stop()
+        self.closed_cleanly = self.session.stop(1.0)
+        event.accept()
