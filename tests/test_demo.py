@@ -45,3 +45,19 @@ def test_corrupt_model_is_one_clear_line(tmp_path, capsys):
     assert main(["demo", "--models", str(copy), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "sha256" in err[0]
+
+
+@pytest.mark.slow
+def test_demo_needs_no_torch(tmp_path):
+    """The live app runs without torch: block the module and run the demo."""
+    import subprocess
+    import sys
+
+    from engine.paths import ROOT
+
+    code = ("import sys; sys.modules['torch'] = None; from app.cli import main; "
+            f"sys.exit(main(['demo', '--out', {str(tmp_path)!r}, '--no-preview']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "sustained:" in r.stdout

@@ -97,14 +97,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary(win) -> str:
-    """The fps the window measured, skipping the first second (model warm-up)."""
+    """What the window measured: frames shown and processed over the whole run, and the
+    median/min of the 0.5 s status samples after the first second (model warm-up)."""
     samples = win.fps_samples[2:] or win.fps_samples
-    if not samples:
+    if not samples or win.run_totals is None:
         return "lprr gui: no frames were shown"
-    pipe = [s[0] for s in samples]
+    secs, shown, done = win.run_totals
     disp = [s[1] for s in samples]
     lat = [s[2] for s in samples]
-    return (f"lprr gui: display {statistics.median(disp):.1f} fps (min {min(disp):.1f}), "
-            f"pipeline {statistics.median(pipe):.1f} fps (min {min(pipe):.1f}), "
-            f"latency {statistics.median(lat):.1f} ms median, over {len(samples) * 0.5:.1f} s; "
-            f"closed cleanly: {win.closed_cleanly}")
+    return (f"lprr gui: {shown} frames shown, {done} processed in {secs:.1f} s: display "
+            f"{shown / secs:.1f} fps (0.5 s windows: median {statistics.median(disp):.1f}, "
+            f"min {min(disp):.1f}), pipeline {done / secs:.1f} fps, latency "
+            f"{statistics.median(lat):.1f} ms median; closed cleanly: {win.closed_cleanly}")

@@ -4,3 +4,9 @@ Modules: ``worker`` (the live session off the GUI thread), ``views`` (image view
 patch strip), ``curves`` (scrolling weight curves), ``controls_panel`` and ``mapping_table``
 (what the user tunes), ``main_window`` (wiring, redraw timer, status bar).
 """
+
+from app.gui.qt_compat import clean_qt_env as _clean_qt_env
+from app.gui.qt_compat import install as _install_qt_fixes
+
+_clean_qt_env()  # before any QApplication exists
+_install_qt_fixes()  # before any signal is emitted (pyqtgraph's included)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -98,6 +99,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._wire()
         self.display_frames = 0  # redraws that showed a new result
+        self.run_start: tuple[float, int] | None = None  # (time, display_frames) at start
+        self.run_totals: tuple[float, int, int] | None = None  # (s, shown, processed) at stop
         self.fps_pipeline = 0.0
         self.fps_display = 0.0
         self.fps_samples: list[tuple[float, float, float]] = []  # (pipeline, display, latency ms)
@@ -117,6 +120,9 @@ class MainWindow(QMainWindow):
         self.status_timer.start()
         self.character_view.set_image(self.character.render(None)[0])
         self.resize(1600, 1000)
+        app = QApplication.instance()
+        if app is not None:  # quitting without closing the window stops the threads too
+            app.aboutToQuit.connect(self.session.stop)
 
     # -- layout -----------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -140,6 +146,7 @@ class MainWindow(QMainWindow):
         left.addWidget(self.curves)
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 2)
+        left.setSizes([520, 420])  # the top row about as tall as its square images are wide
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(self.panel)
@@ -227,6 +234,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.panel.set_running("running")
         self._last_stat = (time.perf_counter(), 0, self.display_frames)
+        self.run_start = (time.perf_counter(), self.display_frames)
         self.fps_samples.clear()
         self._shown_offsets = {}
         self.panel.mapping_table.set_neutral({})
@@ -326,7 +334,7 @@ class MainWindow(QMainWindow):
                     self._character_weights(r.weights))[0])
             self.curves.refresh()
             self.display_frames += 1
-        except Exception as e:  # noqa: BLE001 - a drawing bug must not take the window down
+        except Exception as e:
             log.debug("draw failed", exc_info=True)
             self.show_error(f"display: {describe_error(e)}")
 
@@ -361,8 +369,9 @@ class MainWindow(QMainWindow):
             lab["display"].setText("display - fps")
             lab["latency"].setText("latency - ms")
             lab["face"].setText(f"face: - ({st.state})")
-        lab["output"].setText(f"OSC: {st.output}" if st.state == "running" else
-                              f"OSC: {self.session.osc[0] + ' ' + self.session.osc[1] if self.session.osc else 'off'}")
+        osc = self.session.osc
+        planned = f"{osc[0]} -> {osc[1]}" if osc else "off"
+        lab["output"].setText(f"OSC: {st.output if st.state == 'running' else planned}")
         lab["record"].setText(f"rec: {st.recording}")
 
     def _refresh_offsets(self) -> None:
@@ -372,8 +381,16 @@ class MainWindow(QMainWindow):
             self.panel.mapping_table.set_neutral(offsets)
 
     # -- closing ----------------------------------------------------------------------------
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def _keep_totals(self) -> None:
+        pipe = self.session.pipeline
+        if self.run_start is not None and pipe is not None:
+            t0, d0 = self.run_start
+            self.run_totals = (time.perf_counter() - t0, self.display_frames - d0,
+                               pipe.frames_out)
+
+    def closeEvent(self, event) -> None:
         self.draw_timer.stop()
         self.status_timer.stop()
+        self._keep_totals()
         self.closed_cleanly = self.session.stop(1.0)
         event.accept()

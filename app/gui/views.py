@@ -45,10 +45,10 @@ class ImageView(QWidget):
             self._qimage, self._rgb = to_qimage(bgr)
         self.update()
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self) -> QSize:
         return QSize(256, 256)
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), _BG)
         if self._qimage is None:

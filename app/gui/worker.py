@@ -11,9 +11,11 @@ recording) is applied under locks shared with the inference thread.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,16 @@ from engine.retarget import FrameResult
 from engine.sinks.base import Sink
 
 log = logging.getLogger(__name__)
+_SESSIONS: weakref.WeakSet[LiveSession] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all_sessions() -> None:
+    """A window destroyed without closing (or an app quit by other means) must not leave
+    capture and pipeline threads inside OpenCV or MediaPipe while Python finalizes: that
+    aborts the process."""
+    for s in list(_SESSIONS):
+        s.stop(1.0)
 
 
 def describe_error(e: BaseException) -> str:
@@ -233,6 +245,7 @@ class LiveSession(QObject):
         self._poll = QTimer(self)
         self._poll.setInterval(100)
         self._poll.timeout.connect(self._check_finished)
+        _SESSIONS.add(self)
 
     # -- state ------------------------------------------------------------------------------
     @property
@@ -287,7 +300,10 @@ class LiveSession(QObject):
     def stop(self, timeout: float = 1.0) -> bool:
         """Stop the current run; True when every thread ended within ``timeout`` seconds."""
         run, self._run = self._run, None
-        self._poll.stop()
+        try:
+            self._poll.stop()
+        except RuntimeError:  # the Qt side is gone already (window destroyed); threads are not
+            pass
         if run is None:
             return True
         ok = run.shutdown(time.monotonic() + timeout)
@@ -301,7 +317,7 @@ class LiveSession(QObject):
     def _starter(self, run: _Run) -> None:
         try:
             self._build(run)
-        except BaseException as e:  # noqa: BLE001 - every failure goes to the window
+        except BaseException as e:
             self._cleanup_failed(run)
             if not isinstance(e, _Cancelled) and not run.cancel.is_set():
                 log.debug("session start failed", exc_info=True)
@@ -377,7 +393,11 @@ class LiveSession(QObject):
             self._latest = r
             notify, self._pending = not self._pending, True
         if notify:
-            self.result_ready.emit()
+            try:
+                self.result_ready.emit()
+            except RuntimeError:  # the window (and this QObject's C++ side) is gone
+                threading.Thread(target=self.stop, name="lprr-gui-orphan-stop",
+                                 daemon=True).start()
 
     def _check_finished(self) -> None:
         """GUI thread, every 100 ms: a run whose pipeline ended by itself is wound up here."""
@@ -476,6 +496,11 @@ class LiveSession(QObject):
 
     def set_recording(self, path: str | Path | None) -> str:
         """Record weights to a .csv/.jsonl file (None: stop recording and close the file)."""
+        if path:
+            from engine.sinks.recorder import FORMATS
+
+            if Path(path).suffix.lower() not in FORMATS:
+                raise UserError(f"cannot record to {path}: use a .csv or .jsonl file")
         self.record_path = Path(path) if path else None
         run = self._run
         if run is None or not run.running:
