@@ -15,10 +15,9 @@ _COLOURS = {"lip": (80, 80, 255), "eye_l": (80, 255, 80), "eye_r": (255, 180, 60
 
 def annotate(frame: np.ndarray, res: FrameResult) -> np.ndarray:
     img = frame.copy()
-    if res.landmarks is not None:
-        for x, y in res.landmarks[:, :2].astype(int):
-            img[max(0, min(y, img.shape[0] - 1)), max(0, min(x, img.shape[1] - 1))] = (0, 255,
-                                                                                      255)
+    if res.landmarks is not None:  # one pixel per landmark, vectorised (the GUI draws 30/s)
+        xy = np.clip(res.landmarks[:, :2].astype(int), 0, (img.shape[1] - 1, img.shape[0] - 1))
+        img[xy[:, 1], xy[:, 0]] = (0, 255, 255)
     if res.patches is not None:
         for name in PATCH_NAMES:
             box = map_points(invert_transform(res.patches.transforms[name]), _BOX)

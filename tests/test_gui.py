@@ -40,8 +40,9 @@ def make_window(qtbot, tiny_models):
 
     yield make
     for win in windows:  # closing stops the session; every thread must be gone
+        threads = win.session.threads()
         win.close()
-        assert not [t.name for t in win.session.threads() if t.is_alive()]
+        assert not [t.name for t in threads if t.is_alive()]
 
 
 def _run(qtbot, win: MainWindow, frames: int = 5) -> None:
@@ -247,3 +248,22 @@ def test_post_smoothing_changes_live_without_a_jump():
     assert (y[eyes] > lagged[eyes]).all() and (y[eyes] < 0.8).all()  # went on from its state
     with pytest.raises(ValueError):
         post.set_smoothing("wobbly")
+
+
+def test_a_file_that_ends_stops_the_session(qtbot, make_window, tmp_path, grace_hopper):
+    import cv2
+
+    clip = tmp_path / "short.avi"
+    face = cv2.resize(grace_hopper, (256, 300))
+    vw = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (256, 300))
+    for _ in range(12):
+        vw.write(face)
+    vw.release()
+    win = make_window(source=str(clip))
+    win.panel.loop_check.setChecked(False)
+    with qtbot.waitSignal(win.session.ended, timeout=15000) as ended:
+        win.start()
+    assert ended.args == ["source ended"]
+    assert win.session.state == "stopped" and win.panel.start_button.text() == "Start"
+    assert win.display_frames >= 1 and not win.errors
+    assert not [t for t in win.session.threads() if t.is_alive()]

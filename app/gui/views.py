@@ -27,9 +27,13 @@ def to_qimage(bgr: np.ndarray) -> tuple[QImage, np.ndarray]:
 class ImageView(QWidget):
     """Draws the last image given to ``set_image``, scaled to fit, aspect kept."""
 
-    def __init__(self, placeholder: str = "", min_size: int = 96, parent=None):
+    def __init__(self, placeholder: str = "", min_size: int = 96, smooth: bool = False,
+                 parent=None):
+        """smooth: bilinear when enlarging too (flat-shaded renders); otherwise pixels stay
+        sharp when enlarged (landmark dots) and only shrinking is filtered."""
         super().__init__(parent)
         self.placeholder = placeholder
+        self.smooth = smooth
         self.image: np.ndarray | None = None  # the BGR image shown (for tests and grabs)
         self._qimage: QImage | None = None
         self._rgb: np.ndarray | None = None
@@ -60,7 +64,7 @@ class ImageView(QWidget):
         s = min(self.width() / iw, self.height() / ih)
         w, h = max(1, int(iw * s)), max(1, int(ih * s))
         target = QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, s < 1.0)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth or s < 1.0)
         p.drawImage(target, self._qimage)
 
 

@@ -190,14 +190,11 @@ class _Run:
         self.post = None
         self.sinks = LiveSinks()
         self.running = False
+        self.started_threads: list[threading.Thread] = []  # capture + pipeline, once started
 
     def threads(self) -> list[threading.Thread]:
-        out = [self.thread] if self.thread else []
-        if self.cap is not None and self.cap._thread is not None:
-            out.append(self.cap._thread)
-        if self.pipe is not None:
-            out.extend(self.pipe._threads)
-        return out
+        """Every thread of this run, including those already stopped."""
+        return ([self.thread] if self.thread else []) + self.started_threads
 
     def shutdown(self, deadline: float) -> bool:
         """Stop capture, pipeline (which closes the sinks) and models by ``deadline``."""
@@ -370,6 +367,7 @@ class LiveSession(QObject):
             run.post, run.pipe = post, pipe
             cap.start()
             pipe.start()
+            run.started_threads = [t for t in (cap._thread, *pipe._threads) if t is not None]
             run.running = True
         self.started.emit(f"{cap.source.name} | {rt.manifest.name} models on {rt.backend_name}")
 
