@@ -67,7 +67,7 @@ def train_rm(patch: str, performer: np.ndarray, character: np.ndarray, out_dir: 
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        v = float(loss)
+        v = float(loss.detach())
         res.losses.append(v)
         bar.set_postfix(loss=f"{v:.4f}")
         if on_step:

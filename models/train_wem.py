@@ -75,7 +75,7 @@ def train_wem(character: dict[str, np.ndarray], pca: Pca, out_dir: Path,
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        v = float(loss)
+        v = float(loss.detach())
         res.losses.append(v)
         bar.set_postfix(loss=f"{v:.4f}")
         done = step + 1
