@@ -65,6 +65,31 @@ class Source(ABC):
     def __len__(self) -> int:  # frames expected; 0 = unknown / endless
         return 0
 
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Every frame, in this thread (no capture thread, no drops); closes at the end."""
+        try:
+            while (frame := self.read()) is not None:
+                yield frame
+        finally:
+            self.close()
+
+
+class _CvCaptureSource(Source):
+    """A ``cv2.VideoCapture`` whose first frame was read when it was opened (as a check)."""
+
+    cap: cv2.VideoCapture
+    _first: np.ndarray | None = None
+
+    def read(self) -> np.ndarray | None:
+        if self._first is not None:
+            f, self._first = self._first, None
+            return f
+        ok, frame = self.cap.read()
+        return frame if ok else None
+
+    def close(self) -> None:
+        self.cap.release()
+
 
 def _camera_backend() -> int:
     if sys.platform.startswith("linux"):
@@ -118,7 +143,7 @@ def list_cameras(max_index: int = 5) -> list[CameraInfo]:
     return found
 
 
-class CameraSource(Source):
+class CameraSource(_CvCaptureSource):
     live = True
 
     def __init__(self, index: int, width: int | None = None, height: int | None = None,
@@ -145,18 +170,8 @@ class CameraSource(Source):
             self.cap.release()
             raise UserError(f"camera {index} opened but delivers no frames (in use by another app?)")
 
-    def read(self) -> np.ndarray | None:
-        if self._first is not None:
-            f, self._first = self._first, None
-            return f
-        ok, frame = self.cap.read()
-        return frame if ok else None
 
-    def close(self) -> None:
-        self.cap.release()
-
-
-class VideoFileSource(Source):
+class VideoFileSource(_CvCaptureSource):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.name = str(self.path)
@@ -179,16 +194,6 @@ class VideoFileSource(Source):
 
     def __len__(self) -> int:
         return self._count
-
-    def read(self) -> np.ndarray | None:
-        if self._first is not None:
-            f, self._first = self._first, None
-            return f
-        ok, frame = self.cap.read()
-        return frame if ok else None
-
-    def close(self) -> None:
-        self.cap.release()
 
 
 def _natural_key(p: Path) -> list:
@@ -317,6 +322,10 @@ class Capture:
         self.delivered = 0
         self.dropped = 0
         self._fps_ema: float | None = None
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
 
     # -- control --------------------------------------------------------------------------
     def start(self) -> Capture:

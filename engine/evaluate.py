@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.metrics import score
-from engine.session import capture_frames, open_source
+from engine.session import open_source, run_to_end
 from engine.take import Take
 
 log = logging.getLogger(__name__)
@@ -17,23 +17,17 @@ log = logging.getLogger(__name__)
 def predict_lprr(take: Take, models: Path, backend: str = "ort-cpu",
                  smoothing: str = "default") -> tuple[np.ndarray, list[str], np.ndarray]:
     """(N,C) predicted weights, control names, (N,) face-found flags, one row per frame."""
-    from engine.pipeline import Pipeline
     from engine.post.postprocess import PostConfig, PostProcessor
     from engine.retarget import Retargeter
 
+    cap = open_source(take.frames_path, drop=False)
     rt = Retargeter(models, backend)
-    video = take.path / "frames.avi"
-    cap = open_source(video if video.is_file() else take.path / "frames", drop=False).start()
-    post = PostProcessor(PostConfig(smoothing=smoothing), names=rt.controls)
-    results = []
-    pipe = Pipeline(rt, capture_frames(cap), post=post.process, on_result=results.append)
-    pipe.start()
-    pipe.wait()
-    pipe.stop()
-    cap.stop()
-    if pipe.error is not None:
-        raise pipe.error
-    rt.close()
+    try:
+        post = PostProcessor(PostConfig(smoothing=smoothing), names=rt.controls)
+        results = []
+        run_to_end(rt, cap, post.process, on_result=results.append, keep_frames=False)
+    finally:
+        rt.close()
     results.sort(key=lambda r: r.index)
     return (np.stack([r.weights for r in results]), list(rt.controls),
             np.array([r.face for r in results]))

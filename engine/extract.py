@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.apem import PATCH_NAMES, PATCH_SIZE, Apem
-from engine.frames import FrameSource
+from engine.capture import ImageFolderSource, Source
 from engine.landmarks import N_LANDMARKS, FaceLandmarker
 
 log = logging.getLogger(__name__)
@@ -74,9 +74,10 @@ def extract_frames(frames: Iterable[np.ndarray], *, still: bool, fps: float = 30
     )
 
 
-def extract_source(src: FrameSource, **kw) -> Extracted:
-    return extract_frames(iter(src), still=src.is_still, fps=src.fps, source=str(src.path),
-                          **kw)
+def extract_source(src: Source, **kw) -> Extracted:
+    """Still images are landmarked one by one; a video is tracked."""
+    return extract_frames(iter(src), still=isinstance(src, ImageFolderSource),
+                          fps=src.fps or 30.0, source=src.name, **kw)
 
 
 def save_extracted(ex: Extracted, out: Path) -> Path:

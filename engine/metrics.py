@@ -50,7 +50,7 @@ def score(pred: np.ndarray, true: np.ndarray, names: Sequence[str]) -> dict:
                                "r": float(np.nanmean([s.r for s in sel]))
                                if any(np.isfinite(s.r) for s in sel) else float("nan")}
     return {
-        "frames": int(len(pred)),
+        "frames": len(pred),
         "overall_mae": float(np.abs(pred - true).mean()),
         "regions": regions,
         "controls": {n: vars(s) for n, s in per.items()},

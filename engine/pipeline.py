@@ -92,6 +92,10 @@ class Pipeline:
         return self.finished.wait(timeout)
 
     @property
+    def threads(self) -> tuple[threading.Thread, ...]:
+        return tuple(self._threads)
+
+    @property
     def running(self) -> bool:
         return any(th.is_alive() for th in self._threads)
 

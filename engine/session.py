@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from engine.capture import Capture
 from engine.errors import UserError
-from engine.pipeline import Pipeline
+from engine.pipeline import Pipeline, PipelineConfig
 from engine.retarget import FrameResult, Retargeter
 from engine.timing import StageTimes
 
@@ -37,6 +37,30 @@ def open_source(source: str | Path, mirror: bool = False, drop: bool = True) -> 
     return Capture(text, mirror=mirror, drop=drop)
 
 
+def run_to_end(rt: Retargeter, cap: Capture, post: Callable | None = None,
+               sinks: Sequence = (), on_result: Callable[[FrameResult], None] | None = None,
+               keep_frames: bool = True, times: StageTimes | None = None
+               ) -> tuple[Pipeline, float]:
+    """Run a finite source through the pipeline to its last frame: (pipeline, wall seconds).
+
+    Raises the first error any stage hit. Capture and pipeline are stopped either way.
+    """
+    pipe = Pipeline(rt, capture_frames(cap.start()), post=post, sinks=sinks,
+                    on_result=on_result, config=PipelineConfig(keep_frames=keep_frames),
+                    times=times)
+    t0 = time.perf_counter()
+    pipe.start()
+    try:
+        pipe.wait()
+    finally:
+        wall = time.perf_counter() - t0
+        pipe.stop()
+        cap.stop()
+    if pipe.error is not None:
+        raise pipe.error
+    return pipe, wall
+
+
 @dataclass
 class DemoSession:
     models: Path
@@ -52,27 +76,23 @@ class DemoSession:
         from engine.sinks import make_sink
         from engine.sinks.recorder import Recorder
 
+        cap = open_source(self.source, drop=False)
+        sinks = [make_sink(self.protocol, self.osc)] if self.osc else []
         times = StageTimes()
         rt = Retargeter(self.models, self.backend, times=times)
-        rt.rm.warmup()  # one-off session costs stay out of the numbers
-        rt.wem.warmup()
-        cap = open_source(self.source, drop=False).start()
-        fps = cap.source.fps or 30.0
-        self.out.mkdir(parents=True, exist_ok=True)
-        sinks = [Recorder(self.out / "weights.csv", fps=fps)]
-        if self.osc:
-            sinks.append(make_sink(self.protocol, self.osc))
-        post = PostProcessor(PostConfig(), names=rt.controls)
-        pipe = Pipeline(rt, capture_frames(cap), post=post.process, sinks=sinks,
-                        on_result=self.results.append, times=times)
-        t0 = time.perf_counter()
-        pipe.start()
-        pipe.wait()
-        wall = time.perf_counter() - t0
-        pipe.stop()
-        cap.stop()
-        if pipe.error is not None:
-            raise pipe.error
+        try:
+            rt.rm.warmup()  # one-off session costs stay out of the numbers
+            rt.wem.warmup()
+            fps = cap.source.fps or 30.0
+            self.out.mkdir(parents=True, exist_ok=True)
+            sinks.append(Recorder(self.out / "weights.csv", fps=fps))
+            post = PostProcessor(PostConfig(), names=rt.controls)
+            # Results (with their frames) are kept only for the preview video.
+            pipe, wall = run_to_end(rt, cap, post.process, sinks,
+                                    self.results.append if preview else None,
+                                    keep_frames=preview, times=times)
+        finally:
+            rt.close()
         n = pipe.frames_out
         lines = [f"lprr demo: {n} frames ({pipe.faces} with a face) from {self.source.name} "
                  f"on {rt.backend_name}", "", times.format_table(), "",
@@ -81,7 +101,6 @@ class DemoSession:
         if preview:
             path = self.write_preview(fps)
             lines.append(f"preview:   {path}")
-        rt.close()
         return "\n".join(lines)
 
     def write_preview(self, fps: float) -> Path:

@@ -130,28 +130,18 @@ class Take:
             return len(self.landmarks)
         return int(self.meta.get("frames", 0))
 
-    def frames(self) -> Iterator[np.ndarray]:
-        video = self.path / VIDEO_NAME
-        if video.is_file():
-            cap = cv2.VideoCapture(str(video))
-            try:
-                while True:
-                    ok, frame = cap.read()
-                    if not ok:
-                        break
-                    yield frame
-            finally:
-                cap.release()
-            return
-        folder = self.path / FRAMES_DIR
-        if folder.is_dir():
-            for p in sorted(folder.glob("*.png")) + sorted(folder.glob("*.jpg")):
-                img = cv2.imread(str(p))
-                if img is None:
-                    raise TakeError(f"unreadable frame {p}")
-                yield img
-            return
+    @property
+    def frames_path(self) -> Path:
+        """The take's video, or its folder of frame images."""
+        for p in (self.path / VIDEO_NAME, self.path / FRAMES_DIR):
+            if p.exists():
+                return p
         raise TakeError(f"{self.path}: no {VIDEO_NAME} and no {FRAMES_DIR}/")
+
+    def frames(self) -> Iterator[np.ndarray]:
+        from engine.capture import open_source
+
+        return iter(open_source(self.frames_path))
 
     def weights_for(self, names: Sequence[str]) -> np.ndarray:
         """Weights re-ordered to ``names`` (map by name, never by index); missing names are 0."""

@@ -43,7 +43,7 @@ class StageTimes:
 
 
 class _Timer:
-    __slots__ = ("times", "stage", "t0")
+    __slots__ = ("stage", "t0", "times")
 
     def __init__(self, times: StageTimes, stage: str):
         self.times, self.stage = times, stage

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from engine.apem import PATCH_NAMES, extract_patches
 from engine.errors import UserError
+from engine.retarget import to_model_input
 from engine.take import Take
 
 log = logging.getLogger(__name__)
@@ -73,15 +74,16 @@ def character_patches(take_dir: str | Path, max_frames: int | None = None
 def performer_patches(source: str | Path, max_frames: int | None = None
                       ) -> dict[str, np.ndarray]:
     """Patches from a performer take or a plain video, through MediaPipe + APEM."""
-    from engine.frames import open_frames
+    from engine.capture import ImageFolderSource, open_source
 
     src = Path(source)
     if src.is_dir() and (src / "meta.json").is_file():
         take = Take(src)
         frames, total, fps, still = take.frames(), len(take), take.fps, False
     else:
-        fs = open_frames(src)
-        frames, total, fps, still = iter(fs), fs.count, fs.fps, fs.is_still
+        fs = open_source(src)
+        frames, total, fps = iter(fs), len(fs), fs.fps or 30.0
+        still = isinstance(fs, ImageFolderSource)
     n = total if max_frames is None else min(total, max_frames)
     cache = _cache_path(src)
     data = _load_cache(cache)
@@ -113,8 +115,8 @@ def _extract_performer(src: Path, frames, n: int, fps: float, still: bool
 
 
 def to_tensor_batch(patches_bgr: np.ndarray):
-    """(N,H,W,3) uint8 BGR -> (N,3,H,W) float32 RGB in [0,1] (the models' input format)."""
+    """(N,H,W,3) uint8 BGR -> (N,3,H,W) float32 RGB in [0,1]: the run-time's own conversion,
+    so training sees exactly what the engine feeds the models."""
     import torch
 
-    x = torch.from_numpy(np.ascontiguousarray(patches_bgr[..., ::-1]))
-    return x.permute(0, 3, 1, 2).float().div_(255.0)
+    return torch.from_numpy(to_model_input(patches_bgr))

@@ -145,7 +145,8 @@ class WEM(nn.Module):
         return self.head(self.convs(patches))
 
 
-def _cfg(cls, config: dict | None):
+def config_from_dict(cls, config: dict | None):
+    """A net config dataclass from its JSON/checkpoint form (lists back to tuples)."""
     config = dict(config or {})
     if "widths" in config:
         config["widths"] = tuple(config["widths"])
@@ -154,16 +155,27 @@ def _cfg(cls, config: dict | None):
 
 # Builders named in manifest.json ("models.nets:build_rm_runtime") for the torch backend.
 def build_rm_runtime(config: dict | None = None) -> RMRuntime:
-    return RMRuntime(_cfg(RMConfig, config))
+    return RMRuntime(config_from_dict(RMConfig, config))
 
 
 def build_wem(config: dict | None = None) -> WEM:
-    return WEM(_cfg(WEMConfig, config))
+    return WEM(config_from_dict(WEMConfig, config))
 
 
 def count_params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
 
-__all__ = ["RM", "RMConfig", "RMRuntime", "WEM", "WEMConfig", "build_rm_runtime",
-           "build_wem", "count_params", "PATCHES", "IDENTITIES"]
+__all__ = [
+    "IDENTITIES",
+    "PATCHES",
+    "RM",
+    "WEM",
+    "RMConfig",
+    "RMRuntime",
+    "WEMConfig",
+    "build_rm_runtime",
+    "build_wem",
+    "config_from_dict",
+    "count_params",
+]

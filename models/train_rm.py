@@ -19,9 +19,17 @@ from tqdm import tqdm
 
 from models.augment import AugmentConfig, augment
 from models.data import to_tensor_batch
-from models.nets import RM, RMConfig
-from models.training import (TrainConfig, batch_indices, load_checkpoint, pick_device,
-                             save_checkpoint, save_grid, seed_everything)
+from models.nets import RM, RMConfig, config_from_dict
+from models.training import (
+    TrainConfig,
+    batch_indices,
+    load_checkpoint,
+    optimise,
+    pick_device,
+    save_checkpoint,
+    save_grid,
+    seed_everything,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +72,7 @@ def train_rm(patch: str, performer: np.ndarray, character: np.ndarray, out_dir: 
             clean = x[batch_indices(gen, len(x), cfg.batch)].to(dev)
             warped = augment(clean, aug, gen)
             loss = loss + rm_loss(model(warped, ident), clean)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        v = float(loss.detach())
-        res.losses.append(v)
-        bar.set_postfix(loss=f"{v:.4f}")
+        v = optimise(opt, loss, bar, res.losses)
         if on_step:
             on_step(step, v)
         done = step + 1
@@ -95,7 +98,6 @@ def sample_grid(model: RM, data: dict[str, torch.Tensor], path: Path, dev: torch
 
 def load_rm(path: Path) -> RM:
     ck = torch.load(path, map_location="cpu", weights_only=True)
-    cfg = ck.get("config", {})
-    model = RM(RMConfig(**{**cfg, "widths": tuple(cfg.get("widths", RMConfig().widths))}))
+    model = RM(config_from_dict(RMConfig, ck.get("config")))
     model.load_state_dict(ck["model"])
     return model.eval()

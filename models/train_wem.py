@@ -20,9 +20,16 @@ from tqdm import tqdm
 from engine.pca import Pca
 from models.augment import AugmentConfig, augment
 from models.data import to_tensor_batch
-from models.nets import PATCHES, RM, WEM, WEMConfig
-from models.training import (TrainConfig, batch_indices, load_checkpoint, pick_device,
-                             save_checkpoint, seed_everything)
+from models.nets import PATCHES, RM, WEM, WEMConfig, build_wem
+from models.training import (
+    TrainConfig,
+    batch_indices,
+    load_checkpoint,
+    optimise,
+    pick_device,
+    save_checkpoint,
+    seed_everything,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +79,7 @@ def train_wem(character: dict[str, np.ndarray], pca: Pca, out_dir: Path,
                     parts[p][:n_rm] = rms[p](parts[p][:n_rm], "character")
         pred = model(stack_patches(parts))
         loss = F.l1_loss(pred, y[idx].to(dev))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        v = float(loss.detach())
-        res.losses.append(v)
-        bar.set_postfix(loss=f"{v:.4f}")
+        optimise(opt, loss, bar, res.losses)
         done = step + 1
         if done % cfg.ckpt_every == 0 or done == cfg.steps:
             save_checkpoint(ckpt, model, opt, done, {"config": net.to_dict()})
@@ -86,8 +88,6 @@ def train_wem(character: dict[str, np.ndarray], pca: Pca, out_dir: Path,
 
 def load_wem(path: Path) -> WEM:
     ck = torch.load(path, map_location="cpu", weights_only=True)
-    cfg = dict(ck["config"])
-    cfg["widths"] = tuple(cfg["widths"])
-    model = WEM(WEMConfig(**cfg))
+    model = build_wem(ck["config"])
     model.load_state_dict(ck["model"])
     return model.eval()

@@ -61,6 +61,17 @@ def load_checkpoint(path: Path, model: torch.nn.Module,
     return int(ck.get("step", 0))
 
 
+def optimise(opt: torch.optim.Optimizer, loss: torch.Tensor, bar, losses: list[float]) -> float:
+    """One optimiser step; the loss goes to the history and the progress bar."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    v = float(loss.detach())
+    losses.append(v)
+    bar.set_postfix(loss=f"{v:.4f}")
+    return v
+
+
 def save_grid(path: Path, rows: list[torch.Tensor], max_cols: int = 8) -> Path:
     """Rows of (N,3,H,W) RGB [0,1] tensors -> one PNG, one row per tensor."""
     tiles = []

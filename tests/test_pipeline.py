@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from engine.capture import Capture
+from engine.pipeline import Pipeline
 from engine.post.postprocess import PostConfig, PostProcessor
 from engine.retarget import Retargeter
 from engine.session import capture_frames
-from engine.pipeline import Pipeline
 
 
 def _clip(path, frames):

@@ -21,11 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.capture import open_source
     from engine.extract import extract_source, save_extracted
-    from engine.frames import open_frames
 
-    src = open_frames(args.source)
-    bar = lambda it: tqdm(it, total=src.count or None, unit="frame", desc="extract")  # noqa: E731
+    src = open_source(args.source)
+    bar = lambda it: tqdm(it, total=len(src) or None, unit="frame", desc="extract")
     ex = extract_source(src, progress=bar)
     out = save_extracted(ex, args.out)
     if args.png:

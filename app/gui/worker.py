@@ -367,7 +367,7 @@ class LiveSession(QObject):
             run.post, run.pipe = post, pipe
             cap.start()
             pipe.start()
-            run.started_threads = [t for t in (cap._thread, *pipe._threads) if t is not None]
+            run.started_threads = [t for t in (cap.thread, *pipe.threads) if t is not None]
             run.running = True
         self.started.emit(f"{cap.source.name} | {rt.manifest.name} models on {rt.backend_name}")
 

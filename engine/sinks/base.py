@@ -20,6 +20,8 @@ class Sink(ABC):
     """Receives one frame of weights at a time (weights[i] belongs to names[i])."""
 
     name = "sink"
+    _names: tuple[str, ...] | None = None  # the control list the encoders were built for
+    _t0: float | None = None  # time of the first frame sent
 
     @abstractmethod
     def send(self, weights: np.ndarray, names: Sequence[str], t: float, frame_index: int,
@@ -28,6 +30,19 @@ class Sink(ABC):
 
     def close(self) -> None:
         pass
+
+    def _compile(self, names: tuple[str, ...]) -> None:
+        """Build whatever depends on the control list (called when it changes)."""
+
+    def _clock(self, names: Sequence[str], t: float) -> float:
+        """Rebuild for a new control list if needed; seconds since the first frame."""
+        names = tuple(names)
+        if names != self._names:
+            self._compile(names)
+            self._names = names
+        if self._t0 is None:
+            self._t0 = t
+        return float(t - self._t0)
 
     def __enter__(self) -> Sink:  # noqa: PYI034
         return self

@@ -120,11 +120,8 @@ class LiveLinkSink(UdpSink):
         super().__init__(host, port)
         self.subject, self.device_id = subject, device_id
         self.fps, self.fps_den = fps, fps_den
-        self._names: tuple[str, ...] | None = None
-        self._t0: float | None = None
 
     def _compile(self, names: tuple[str, ...]) -> None:
-        self._names = names
         slots = [(i, EAR_INDEX.get(n)) for i, n in enumerate(names)]
         unknown = [names[i] for i, s in slots if s is None]
         if unknown:
@@ -135,12 +132,7 @@ class LiveLinkSink(UdpSink):
 
     def send(self, weights: np.ndarray, names: Sequence[str], t: float, frame_index: int,
              face: bool = True) -> None:
-        names = tuple(names)
-        if names != self._names:
-            self._compile(names)
-        if self._t0 is None:
-            self._t0 = t
-        frames = (t - self._t0) * self.fps / self.fps_den
+        frames = self._clock(names, t) * self.fps / self.fps_den
         whole = math.floor(frames + 1e-6)  # 1.9999999 from float noise is frame 2
         out = np.zeros(61, np.float32)
         out[self._dst] = np.asarray(weights, np.float32)[self._src]

@@ -33,12 +33,9 @@ class OscNativeSink(UdpSink):
         super().__init__(host, port)
         self.per_control = per_control
         self.names_every_s = names_every_s
-        self._names: tuple[str, ...] | None = None
-        self._t0: float | None = None
         self._names_sent_at = -np.inf
 
     def _compile(self, names: tuple[str, ...]) -> None:
-        self._names = names
         self._names_msg = sized(osc_message("/lprr/names", *names))
         self._weights = FloatArrayMessage("/lprr/weights", len(names))
         self._each = LabelledFloatMessages("/lprr/w/{name}", names, name_arg=False)
@@ -46,12 +43,7 @@ class OscNativeSink(UdpSink):
 
     def send(self, weights: np.ndarray, names: Sequence[str], t: float, frame_index: int,
              face: bool = True) -> None:
-        names = tuple(names)
-        if names != self._names:
-            self._compile(names)
-        if self._t0 is None:
-            self._t0 = t
-        rel = float(t - self._t0)
+        rel = self._clock(names, t)
         values = np.asarray(weights, np.float32).tolist()
         parts = []
         if rel - self._names_sent_at >= self.names_every_s or rel < self._names_sent_at:

@@ -57,21 +57,16 @@ class Recorder(Sink):
         self.fps = fps
         self.flush_every = flush_every
         self.frames = 0
-        self._names: tuple[str, ...] | None = None
-        self._t0: float | None = None
+
+    def _compile(self, names: tuple[str, ...]) -> None:
+        if self._names is not None:
+            raise ValueError("recorder: the control names changed mid-recording")
+        if self._csv is not None:
+            self._csv.writerow(["Timecode", "BlendShapeCount", *names])
 
     def send(self, weights: np.ndarray, names: Sequence[str], t: float, frame_index: int,
              face: bool = True) -> None:
-        names = tuple(names)
-        if self._names is None:
-            self._names = names
-            if self._csv is not None:
-                self._csv.writerow(["Timecode", "BlendShapeCount", *names])
-        elif names != self._names:
-            raise ValueError("recorder: the control names changed mid-recording")
-        if self._t0 is None:
-            self._t0 = t
-        rel = float(t - self._t0)
+        rel = self._clock(names, t)
         values = np.asarray(weights, np.float32).tolist()
         if self._csv is not None:
             self._csv.writerow([timecode(rel, self.fps), len(names),

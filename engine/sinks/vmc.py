@@ -25,15 +25,14 @@ class VmcSink(UdpSink):
                  rename: Mapping[str, str] | None = None):
         super().__init__(host, port)
         self.rename = dict(rename or {})
-        self._names: tuple[str, ...] | None = None
+
+    def _compile(self, names: tuple[str, ...]) -> None:
+        self._vals = LabelledFloatMessages(
+            "/VMC/Ext/Blend/Val", [self.rename.get(n, n) for n in names], name_arg=True)
 
     def send(self, weights: np.ndarray, names: Sequence[str], t: float, frame_index: int,
              face: bool = True) -> None:
-        names = tuple(names)
-        if names != self._names:
-            self._names = names
-            self._vals = LabelledFloatMessages(
-                "/VMC/Ext/Blend/Val", [self.rename.get(n, n) for n in names], name_arg=True)
+        self._clock(names, t)
         parts = self._vals.encode(np.asarray(weights, np.float32).tolist())
         parts.append(_APPLY)
         self._send(bundle_of_sized(parts))
