@@ -14,14 +14,14 @@ from engine.take import Take
 log = logging.getLogger(__name__)
 
 
-def predict_lprr(take: Take, models: Path, backend: str = "ort-cpu",
-                 smoothing: str = "default") -> tuple[np.ndarray, list[str], np.ndarray]:
+def predict(take: Take, method: str, models: Path, backend: str = "ort-cpu",
+            smoothing: str = "default") -> tuple[np.ndarray, list[str], np.ndarray]:
     """(N,C) predicted weights, control names, (N,) face-found flags, one row per frame."""
+    from engine.methods import create_method
     from engine.post.postprocess import PostConfig, PostProcessor
-    from engine.retarget import Retargeter
 
     cap = open_source(take.frames_path, drop=False)
-    rt = Retargeter(models, backend)
+    rt = create_method(method, models, backend)
     try:
         post = PostProcessor(PostConfig(smoothing=smoothing), names=rt.controls)
         results = []
@@ -33,9 +33,10 @@ def predict_lprr(take: Take, models: Path, backend: str = "ort-cpu",
             np.array([r.face for r in results]))
 
 
-def evaluate_take(take_dir: Path, models: Path, backend: str = "ort-cpu") -> dict:
+def evaluate_take(take_dir: Path, models: Path, backend: str = "ort-cpu",
+                  method: str = "lprr") -> dict:
     take = Take(take_dir)
-    pred, names, faces = predict_lprr(take, models, backend)
+    pred, names, faces = predict(take, method, models, backend)
     true = take.weights_for(names)[: len(pred)]
     out = score(pred, true, names)
     out["faces_found"] = int(faces.sum())

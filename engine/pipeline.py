@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.retarget import FrameResult, FrontEnd, Retargeter
+from engine.methods import Method
+from engine.retarget import FrameResult, FrontEnd
 from engine.timing import StageTimes
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class PipelineConfig:
 
 
 class Pipeline:
-    def __init__(self, retargeter: Retargeter, frames: Iterable[tuple[int, float, np.ndarray]],
+    def __init__(self, retargeter: Method, frames: Iterable[tuple[int, float, np.ndarray]],
                  post: Callable[[np.ndarray | None, float], np.ndarray] | None = None,
                  sinks: Sequence = (), on_result: Callable[[FrameResult], None] | None = None,
                  config: PipelineConfig | None = None, static: bool = False,
@@ -176,9 +177,7 @@ class Pipeline:
     def _process(self, batch: list[FrameResult]) -> None:
         with_face = [r for r in batch if r.patches is not None]
         if with_face:
-            reenacted, weights = self.rt.infer([r.patches for r in with_face])
-            for r, re_, w in zip(with_face, reenacted, weights):
-                r.reenacted, r.raw_weights = re_, w
+            self.rt.infer_frames(with_face)
         for r in batch:
             with self.times.time("post"):
                 r.weights = self.post(r.raw_weights, r.t) if self.post else (

@@ -50,7 +50,9 @@ class FrameResult:
 
 
 class Retargeter:
-    """Loads an exported model folder on one backend; RM and WEM run batched."""
+    """The lprr method: an exported model folder on one backend; RM and WEM batched."""
+
+    name = "lprr"
 
     def __init__(self, models: str | Path, backend: str = "auto",
                  options: BackendOptions | None = None, times: StageTimes | None = None):
@@ -84,6 +86,20 @@ class Retargeter:
         imgs = [from_model_output(o) for o in outs]
         reenacted = [{p: imgs[j][i] for j, p in enumerate(PATCH_NAMES)} for i in range(n)]
         return reenacted, weights
+
+    def warmup(self) -> None:
+        self.rm.warmup()  # one-off session costs stay out of the measured frames
+        self.wem.warmup()
+
+    def describe(self) -> str:
+        return f"{self.manifest.name} models on {self.backend_name}"
+
+    def infer_frames(self, batch: list[FrameResult]) -> None:
+        """The pipeline's entry point (see engine/methods.py): fills reenacted and
+        raw_weights on frames that have patches."""
+        reenacted, weights = self.infer([r.patches for r in batch])
+        for r, re_, w in zip(batch, reenacted, weights):
+            r.reenacted, r.raw_weights = re_, w
 
     def close(self) -> None:
         self.rm.close()

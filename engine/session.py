@@ -12,8 +12,9 @@ import numpy as np
 
 from engine.capture import Capture
 from engine.errors import UserError
+from engine.methods import Method, create_method
 from engine.pipeline import Pipeline, PipelineConfig
-from engine.retarget import FrameResult, Retargeter
+from engine.retarget import FrameResult
 from engine.timing import StageTimes
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def open_source(source: str | Path, mirror: bool = False, drop: bool = True) -> 
     return Capture(text, mirror=mirror, drop=drop)
 
 
-def run_to_end(rt: Retargeter, cap: Capture, post: Callable | None = None,
+def run_to_end(rt: Method, cap: Capture, post: Callable | None = None,
                sinks: Sequence = (), on_result: Callable[[FrameResult], None] | None = None,
                keep_frames: bool = True, times: StageTimes | None = None
                ) -> tuple[Pipeline, float]:
@@ -69,6 +70,7 @@ class DemoSession:
     out: Path = Path("out/demo")
     osc: str | None = None
     protocol: str = "native"
+    method: str = "lprr"
     results: list[FrameResult] = field(default_factory=list)
 
     def run(self, preview: bool = True) -> str:
@@ -79,10 +81,9 @@ class DemoSession:
         cap = open_source(self.source, drop=False)
         sinks = [make_sink(self.protocol, self.osc)] if self.osc else []
         times = StageTimes()
-        rt = Retargeter(self.models, self.backend, times=times)
+        rt = create_method(self.method, self.models, self.backend, times=times)
         try:
-            rt.rm.warmup()  # one-off session costs stay out of the numbers
-            rt.wem.warmup()
+            rt.warmup()  # one-off session costs stay out of the numbers
             fps = cap.source.fps or 30.0
             self.out.mkdir(parents=True, exist_ok=True)
             sinks.append(Recorder(self.out / "weights.csv", fps=fps))
@@ -133,6 +134,7 @@ class LiveOptions:
     calibrate_s: float = 0.0
     mapping: Path | None = None
     duration_s: float | None = None  # stop after this long (None: until the source ends)
+    method: str = "lprr"
 
 
 def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None) -> str:
@@ -145,7 +147,7 @@ def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None) -> s
     # Check everything a user can get wrong before any thread starts.
     cap = open_source(opt.source, mirror=opt.mirror, drop=True)
     sinks = [make_sink(opt.protocol, opt.osc)] if opt.osc else []
-    rt = Retargeter(opt.models, opt.backend, times=times)
+    rt = create_method(opt.method, opt.models, opt.backend, times=times)
     cap.start()
     if opt.record:
         sinks.append(Recorder(opt.record, fps=cap.source.fps or 30.0))

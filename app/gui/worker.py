@@ -156,6 +156,7 @@ class SessionConfig:
     mirror: bool = False
     loop: bool = True  # video files start again at their end
     paced: bool = True  # files play at their own fps (off: as fast as the pipeline takes)
+    method: str = "lprr"  # engine/methods.py
 
 
 @dataclass
@@ -321,9 +322,9 @@ class LiveSession(QObject):
                 self.failed.emit(describe_error(e))
 
     def _build(self, run: _Run) -> None:
+        from engine.methods import create_method
         from engine.pipeline import Pipeline
         from engine.post.postprocess import PostConfig, PostProcessor
-        from engine.retarget import Retargeter
         from engine.session import capture_frames
         from engine.timing import StageTimes
 
@@ -339,12 +340,11 @@ class LiveSession(QObject):
         check()
         self._make_osc(run.sinks)
         times = StageTimes()
-        rt = Retargeter(cfg.models, cfg.backend, times=times)
+        rt = create_method(cfg.method, cfg.models, cfg.backend, times=times)
         with run.lock:
             run.rt = rt
         check()
-        rt.rm.warmup()  # first-call costs stay out of the first frames' latency
-        rt.wem.warmup()
+        rt.warmup()  # first-call costs stay out of the first frames' latency
         check()
         names = tuple(rt.controls)
         post = PostProcessor(PostConfig(mapping=self._mapping_for(names)), names=names)
@@ -369,7 +369,7 @@ class LiveSession(QObject):
             pipe.start()
             run.started_threads = [t for t in (cap.thread, *pipe.threads) if t is not None]
             run.running = True
-        self.started.emit(f"{cap.source.name} | {rt.manifest.name} models on {rt.backend_name}")
+        self.started.emit(f"{cap.source.name} | {rt.describe()}")
 
     @staticmethod
     def _cleanup_failed(run: _Run) -> None:

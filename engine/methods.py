@@ -1,0 +1,48 @@
+"""Retargeting methods behind one interface, so the pipeline, ``lprr run``, ``lprr eval``
+and the GUI treat the learned path and the landmark-only methods alike.
+
+A method receives a batch of ``FrameResult`` that have a face (landmarks in pixels, APEM
+patches and transform) and fills ``raw_weights`` (and ``reenacted`` patches when it
+makes them). Post-processing and sinks come after it and are shared.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Protocol
+
+from engine.backends import BackendOptions
+from engine.errors import UserError
+from engine.retarget import FrameResult
+from engine.timing import StageTimes
+
+# name -> "module:Class"; every class takes (models, backend, options, times).
+METHODS: dict[str, str] = {
+    "lprr": "engine.retarget:Retargeter",
+}
+
+
+class Method(Protocol):
+    name: str
+    controls: list[str]
+    times: StageTimes
+
+    @property
+    def backend_name(self) -> str: ...
+
+    def describe(self) -> str: ...
+
+    def warmup(self) -> None: ...
+
+    def infer_frames(self, batch: list[FrameResult]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def create_method(method: str, models: str | Path, backend: str = "auto",
+                  options: BackendOptions | None = None,
+                  times: StageTimes | None = None) -> Method:
+    if method not in METHODS:
+        raise UserError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    module, cls = METHODS[method].split(":")
+    return getattr(importlib.import_module(module), cls)(models, backend, options, times)
