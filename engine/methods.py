@@ -41,8 +41,11 @@ class Method(Protocol):
 
 def create_method(method: str, models: str | Path, backend: str = "auto",
                   options: BackendOptions | None = None,
-                  times: StageTimes | None = None) -> Method:
+                  times: StageTimes | None = None, **extra) -> Method:
+    """``extra`` goes to the method's constructor (e.g. ``calibration`` for the landmark
+    methods: an unlabelled performer video or take that starts with a neutral face)."""
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     module, cls = METHODS[method].split(":")
-    return getattr(importlib.import_module(module), cls)(models, backend, options, times)
+    factory = getattr(importlib.import_module(module), cls)
+    return factory(models, backend, options, times, **extra)

@@ -55,7 +55,8 @@ class Retargeter:
     name = "lprr"
 
     def __init__(self, models: str | Path, backend: str = "auto",
-                 options: BackendOptions | None = None, times: StageTimes | None = None):
+                 options: BackendOptions | None = None, times: StageTimes | None = None,
+                 **_extra):
         self.manifest = Manifest.load(models)
         self.controls = list(self.manifest.controls)
         self.rm: Backend = create_backend(backend, self.manifest, "rm", options)
