@@ -11,7 +11,8 @@ import sys
 from engine.errors import UserError
 
 # Sub-command modules, in the order ``lprr --help`` lists them.
-COMMANDS = ["extract", "synth", "train", "export", "run", "demo", "eval", "doctor", "gui"]
+COMMANDS = ["extract", "synth", "train", "export", "run", "demo", "eval", "doctor", "gui",
+            "blender"]
 
 log = logging.getLogger("lprr")
 

@@ -1,0 +1,483 @@
+"""The Blender round trip, in a real Blender (3.4 from Debian's packages) run headless.
+
+- lprr's real sinks send known weights over OSC (native and VMC) to the receiver add-on inside
+  Blender, which reads the shape-key values back (and the keyframes it recorded).
+- The render script renders a take of the demo character, which lprr loads and APEM cuts.
+
+The Blender tests skip when no ``blender`` binary is found (``$LPRR_BLENDER`` or PATH); the
+socket side, the weight sampler and the add-on install run everywhere.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.commands import blender as bl
+from engine.controls import CONTROL_NAMES, EXCLUSIVE
+from engine.sinks import make_sink
+
+BLENDER = bl.find_blender()
+needs_blender = pytest.mark.skipif(
+    BLENDER is None, reason="no blender binary (apt-get install blender, or set LPRR_BLENDER)")
+SCRIPTS = bl.BLENDER_SCRIPTS
+
+
+def _load(name: str, path: Path):
+    """Import a Blender-side module that needs no bpy, straight from its file."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+osc_receiver = _load("lprr_test_osc_receiver", SCRIPTS / "lprr_receiver" / "osc_receiver.py")
+weight_sampler = _load("lprr_test_weight_sampler", SCRIPTS / "weight_sampler.py")
+
+
+# ----------------------------------------------------------------- no Blender needed
+def _wait(pred, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.002)
+    return False
+
+
+def test_receiver_socket_side_parses_native_and_vmc():
+    """The add-on's socket thread, outside Blender: both of lprr's formats, on one port."""
+    rx = osc_receiver.OscReceiver("127.0.0.1", 0)
+    try:
+        rng = np.random.default_rng(1)
+        names = list(CONTROL_NAMES)
+        for proto in ("native", "vmc"):
+            sink = make_sink(proto, f"127.0.0.1:{rx.port}")
+            sent = rng.uniform(0, 1, (5, len(names))).astype(np.float32)
+            for k, w in enumerate(sent):
+                sink.send(w, names, t=10.0 + k / 30, frame_index=k)
+            assert _wait(lambda: rx.pending() >= 5), proto
+            frames = rx.take(all_frames=True)
+            sink.close()
+            assert [f.protocol for f in frames] == [proto] * 5
+            got = np.array([[f.values[n] for n in names] for f in frames])
+            np.testing.assert_allclose(got, sent, atol=1e-6)
+            if proto == "native":
+                assert [f.index for f in frames] == list(range(5))
+                assert frames[2].time == pytest.approx(2 / 30, abs=1e-5)
+        assert rx.stats.bad == 0 and rx.stats.dropped == 0
+    finally:
+        rx.stop()
+    assert not rx.running
+
+
+def test_receiver_reports_a_busy_port():
+    rx = osc_receiver.OscReceiver("127.0.0.1", 0)
+    try:
+        with pytest.raises(OSError, match="cannot listen"):
+            osc_receiver.OscReceiver("127.0.0.1", rx.port)
+    finally:
+        rx.stop()
+
+
+def test_weight_sampler_rom_then_natural():
+    names = list(CONTROL_NAMES)
+    rows = weight_sampler.sample(names, 400, fps=30, seed=3, rom_share=0.25)
+    w = np.array(rows)
+    assert w.shape == (400, len(names))
+    assert w.min() >= 0 and w.max() <= 1
+    rom = w[:100]
+    assert (np.count_nonzero(rom, axis=1) == 1).all()  # ROM: one key at a time
+    assert np.isclose(rom.max(axis=0), 1.0).sum() == 20  # 100 frames / 5 per key
+    nat = w[100:]
+    idx = {n: i for i, n in enumerate(names)}
+    for a, b in EXCLUSIVE:
+        assert (np.minimum(nat[:, idx[a]], nat[:, idx[b]]) == 0).all(), (a, b)
+    active = (nat > 0.05).sum(1)
+    assert 1.0 < active.mean() < 10.0
+    slow = [i for i, n in enumerate(names) if "Blink" not in n]  # blinks are fast on purpose
+    assert np.abs(np.diff(nat[:, slow], axis=0)).max() < 0.55  # smooth trajectories
+    assert rows == weight_sampler.sample(names, 400, fps=30, seed=3, rom_share=0.25)
+    assert rows != weight_sampler.sample(names, 400, fps=30, seed=4, rom_share=0.25)
+    assert str(-0.0) not in {str(v) for r in rows for v in r}  # no "-0.000000" in the CSV
+
+
+def test_install_addon_vendors_python_osc(tmp_path):
+    dest = bl.install_addon(tmp_path / "addons")
+    assert (dest / "__init__.py").is_file() and (dest / "osc_receiver.py").is_file()
+    assert (dest / "_vendor" / "pythonosc" / "osc_server.py").is_file()
+    assert not list(dest.rglob("__pycache__"))
+    z = bl.build_addon_zip(tmp_path / "lprr_receiver.zip")
+    with zipfile.ZipFile(z) as f:
+        names = f.namelist()
+    assert "lprr_receiver/__init__.py" in names
+    assert "lprr_receiver/_vendor/pythonosc/dispatcher.py" in names
+    assert not any("/test/" in n for n in names)
+
+
+# ----------------------------------------------------------------- Blender, receiver
+DRIVER = r'''
+import json, sys, threading, queue, time
+import bpy
+
+argv = sys.argv[sys.argv.index("--") + 1:]
+addons, scripts, obj_dir = argv[:3]
+sys.path.insert(0, addons)  # the installed add-on (with python-osc vendored) ...
+sys.path.append(scripts)  # ... and demo_character.py from the source tree
+import lprr_receiver
+import demo_character
+
+lprr_receiver.register()
+demo_character.clear_scene()
+obj = demo_character.import_character(obj_dir)
+port = lprr_receiver.start(port=0, object_name=obj.name)
+print("PYTHONOSC", __import__("pythonosc").__file__, flush=True)
+print("READY", port, flush=True)
+
+cmds = queue.Queue()
+threading.Thread(target=lambda: [cmds.put(l.strip()) for l in sys.stdin], daemon=True).start()
+settings = bpy.context.scene.lprr_receiver
+blocks = obj.data.shape_keys.key_blocks
+applied = 0
+end = time.monotonic() + 120
+while time.monotonic() < end:
+    lprr_receiver.pump()  # what the timer runs; no timer fires under blender -b
+    st = lprr_receiver.status()
+    if st["applied"] != applied:
+        applied = st["applied"]
+        print("APPLIED", json.dumps({kb.name: kb.value for kb in blocks[1:]}), flush=True)
+    try:
+        cmd = cmds.get_nowait()
+    except queue.Empty:
+        time.sleep(0.001)
+        continue
+    if cmd.startswith("record"):
+        settings.record = cmd.endswith("1")
+        print("OK", cmd, flush=True)
+    elif cmd == "keys":
+        act = obj.data.shape_keys.animation_data.action
+        keys = {fc.data_path: [[p.co[0], p.co[1]] for p in fc.keyframe_points]
+                for fc in act.fcurves}
+        print("KEYS", json.dumps(keys), flush=True)
+    elif cmd == "status":
+        print("STATUS", json.dumps(st), flush=True)
+    elif cmd == "quit":
+        break
+lprr_receiver.unregister()
+print("BYE", flush=True)
+'''
+
+
+class BlenderProcess:
+    """A Blender child with line-based stdout reading (with timeouts) and stdin commands."""
+
+    def __init__(self, cmd: list[str], env: dict | None = None, stdin: bool = True):
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, bufsize=1, env=env,
+                                     start_new_session=True)  # one group: xvfb-run's too
+        self.lines: list[str] = []
+        self._q: queue.Queue[str] = queue.Queue()
+        self._t = threading.Thread(target=self._read, daemon=True)
+        self._t.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self._q.put(line.rstrip("\n"))
+        self._q.put(None)
+
+    def expect(self, prefix: str, timeout: float = 20.0) -> str:
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            try:
+                line = self._q.get(timeout=max(left, 0.001))
+            except queue.Empty:
+                line = ""
+            if line is None or left <= 0:
+                tail = "\n".join(self.lines[-25:])
+                raise AssertionError(f"Blender did not print {prefix!r}; its output:\n{tail}")
+            self.lines.append(line)
+            if line.startswith(prefix):
+                return line[len(prefix):].strip()
+
+    def send(self, cmd: str) -> None:
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+
+    def kill(self) -> None:
+        """Make sure the child and its own children are gone (used in ``finally``)."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.close()
+
+    def close(self, timeout: float = 10.0) -> int | None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self._t.join(timeout=2)
+        return self.proc.returncode
+
+
+@pytest.fixture(scope="module")
+def blender_files(tmp_path_factory):
+    """The add-on installed (python-osc vendored, as a user gets it) and the demo character."""
+    root = tmp_path_factory.mktemp("blender")
+    bl.install_addon(root / "addons")
+    bl.export_demo_character(root / "character")
+    return root
+
+
+def _script(tmp: Path, name: str, text: str) -> Path:
+    p = tmp / name
+    p.write_text(text)
+    return p
+
+
+@needs_blender
+@pytest.mark.slow
+def test_receiver_in_blender_native_and_vmc(blender_files, tmp_path):
+    driver = _script(tmp_path, "driver.py", DRIVER)
+    cmd = [BLENDER, "-b", "--factory-startup", "--python-exit-code", "1", "--python",
+           str(driver), "--", str(blender_files / "addons"), str(SCRIPTS),
+           str(blender_files / "character")]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # vendored copy only
+    bp = BlenderProcess(cmd, env=env)
+    try:
+        assert "_vendor" in bp.expect("PYTHONOSC", 60)
+        port = int(bp.expect("READY", 60))
+        names = [*CONTROL_NAMES, "tongueOut"]  # the demo character has no tongueOut key
+        rng = np.random.default_rng(7)
+        seqs = {p: rng.uniform(0, 1, (12, len(names))).astype(np.float32)
+                for p in ("native", "vmc")}
+
+        bp.send("record 1")  # keyframe the native take
+        bp.expect("OK record 1")
+        for proto in ("native", "vmc"):
+            sink = make_sink(proto, f"127.0.0.1:{port}")
+            for k, w in enumerate(seqs[proto]):
+                sink.send(w, names, t=k / 24.0, frame_index=k)  # 24 fps: the scene's rate
+                got = json.loads(bp.expect("APPLIED", 10))
+                assert "tongueOut" not in got
+                back = np.array([got[n] for n in CONTROL_NAMES])
+                err = np.abs(back - w[: len(CONTROL_NAMES)]).max()
+                assert err < 1e-4, (proto, k, err)
+            sink.close()
+            if proto == "native":
+                bp.send("record 0")
+                bp.expect("OK record 0")
+
+        bp.send("keys")
+        keys = json.loads(bp.expect("KEYS", 10))
+        assert len(keys) == len(CONTROL_NAMES)
+        for j, n in enumerate(CONTROL_NAMES):
+            pts = np.array(keys[f'key_blocks["{n}"].value'])
+            np.testing.assert_array_equal(pts[:, 0], np.arange(1, 13))  # from frame 1, one a frame
+            np.testing.assert_allclose(pts[:, 1], seqs["native"][:, j], atol=1e-4)
+
+        bp.send("status")
+        st = json.loads(bp.expect("STATUS", 10))
+        assert st["missing"] == ["tongueOut"]
+        assert st["frames"] == 24 and st["dropped"] == 0 and st["keyed"] == 12
+        bp.send("quit")
+        bp.expect("BYE", 20)
+        assert bp.close() == 0
+        reports = [ln for ln in bp.lines if "no shape key named 'tongueOut'" in ln]
+        assert len(reports) == 1, reports  # once, not per frame
+    finally:
+        bp.kill()
+
+
+GUI_DRIVER = r'''
+import json, sys, time
+import bpy
+
+argv = sys.argv[sys.argv.index("--") + 1:]
+addons, scripts, obj_dir, n_expected = argv[0], argv[1], argv[2], int(argv[3])
+sys.path.insert(0, addons)  # the installed add-on (with python-osc vendored) ...
+sys.path.append(scripts)  # ... and demo_character.py from the source tree
+import lprr_receiver
+import demo_character
+
+lprr_receiver.register()
+demo_character.clear_scene()
+obj = demo_character.import_character(obj_dir)
+t0 = time.monotonic()
+
+def start():  # once the window manager runs, like pressing Start in the panel
+    bpy.context.scene.lprr_receiver.target = obj
+    bpy.context.scene.lprr_receiver.port = 0
+    bpy.ops.lprr.receiver_start()
+    print("READY", lprr_receiver.status()["port"], flush=True)
+    bpy.app.timers.register(watch, first_interval=0.05)
+
+def watch():
+    st = lprr_receiver.status()
+    if st["frames"] >= n_expected and st["applied"] >= 1 and not lprr_receiver._receiver.pending():
+        blocks = obj.data.shape_keys.key_blocks
+        print("DONE", json.dumps({"status": st,
+                                  "values": {kb.name: kb.value for kb in blocks[1:]}}), flush=True)
+        bpy.ops.lprr.receiver_stop()
+        bpy.ops.wm.quit_blender()
+        return None
+    if time.monotonic() - t0 > 90:
+        print("TIMEOUT", json.dumps(st), flush=True)
+        bpy.ops.wm.quit_blender()
+        return None
+    return 0.05
+
+bpy.app.timers.register(start, first_interval=0.1)
+'''
+
+
+@needs_blender
+@pytest.mark.slow
+@pytest.mark.skipif(not bl.shutil.which("xvfb-run"), reason="xvfb-run not installed (the "
+                    "timer path needs Blender's event loop, i.e. a (virtual) display)")
+def test_receiver_timer_path_in_blender_gui(blender_files, tmp_path):
+    """With a window manager (under Xvfb) the add-on's own bpy.app.timers callback applies the
+    frames: nothing in the driver pumps."""
+    driver = _script(tmp_path, "gui_driver.py", GUI_DRIVER)
+    n = 15
+    cmd = ["xvfb-run", "-a", BLENDER, "--factory-startup", "--python-exit-code", "1",
+           "--python", str(driver), "--", str(blender_files / "addons"), str(SCRIPTS),
+           str(blender_files / "character"), str(n)]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["TEMP"] = str(tmp_path)  # Blender writes quit.blend there
+    bp = BlenderProcess(cmd, env=env, stdin=False)
+    try:
+        port = int(bp.expect("READY", 90))
+        sink = make_sink("vmc", f"127.0.0.1:{port}")
+        w = np.random.default_rng(3).uniform(0, 1, (n, len(CONTROL_NAMES))).astype(np.float32)
+        for k in range(n):
+            sink.send(w[k], CONTROL_NAMES, t=k / 30, frame_index=k)
+            time.sleep(0.02)
+        sink.close()
+        done = json.loads(bp.expect("DONE", 60))
+        assert done["status"]["frames"] == n
+        assert 1 <= done["status"]["applied"] <= n  # newest frame only, per timer tick
+        back = np.array([done["values"][c] for c in CONTROL_NAMES])
+        assert np.abs(back - w[-1]).max() < 1e-4  # the last frame sent is what shows
+        assert bp.close(30) == 0
+    finally:
+        bp.kill()
+
+
+ZIP_INSTALL = r'''
+import sys, json
+import addon_utils, bpy
+zip_path = sys.argv[sys.argv.index("--") + 1]
+bpy.ops.preferences.addon_install(filepath=zip_path)
+mod = addon_utils.enable("lprr_receiver", default_set=True)
+import lprr_receiver
+bpy.ops.mesh.primitive_cube_add()
+cube = bpy.context.active_object
+cube.shape_key_add(name="Basis")
+cube.shape_key_add(name="jawOpen")
+port = lprr_receiver.start(port=0, object_name=cube.name)
+print("INSTALLED", json.dumps({"file": mod.__file__, "osc": __import__("pythonosc").__file__,
+                               "port": port, "panel": hasattr(bpy.types, "LPRR_PT_receiver")}),
+      flush=True)
+lprr_receiver.stop()
+addon_utils.disable("lprr_receiver")
+'''
+
+
+@needs_blender
+def test_addon_zip_installs_and_enables_like_a_user_would(tmp_path):
+    """Preferences > Install... with the zip, then enable: a normal add-on, python-osc inside."""
+    z = bl.build_addon_zip(tmp_path / "lprr_receiver.zip")
+    script = _script(tmp_path, "install.py", ZIP_INSTALL)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["BLENDER_USER_SCRIPTS"] = str(tmp_path / "user_scripts")  # not the real user folder
+    r = subprocess.run([BLENDER, "-b", "--factory-startup", "--python-exit-code", "1",
+                        "--python", str(script), "--", str(z)], capture_output=True, text=True,
+                       env=env, timeout=120, check=False)
+    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("INSTALLED")), None)
+    assert r.returncode == 0 and line, r.stdout[-2000:] + r.stderr[-2000:]
+    info = json.loads(line.split(" ", 1)[1])
+    assert info["file"].startswith(str(tmp_path / "user_scripts" / "addons" / "lprr_receiver"))
+    assert "/lprr_receiver/_vendor/pythonosc/" in info["osc"]
+    assert info["port"] > 0 and info["panel"]
+
+
+# ----------------------------------------------------------------- Blender, render a take
+@needs_blender
+@pytest.mark.slow
+def test_render_take_of_the_demo_character(tmp_path):
+    from engine.apem import PATCH_NAMES, PATCH_SIZE, extract_patches
+    from engine.take import Take
+    from engine.world.character import DemoCharacter
+
+    out = tmp_path / "take"
+    t0 = time.perf_counter()
+    bl.render_take(out, frames=20, resolution=256, seed=5, engine="CYCLES", samples=4,
+                   timeout=300)
+    seconds = time.perf_counter() - t0
+    take = Take(out)
+    assert len(take) == 20 and take.controls == list(CONTROL_NAMES)
+    assert take.meta["source"] == "blender" and take.meta["size"] == [256, 256]
+    print(f"render_take: {seconds:.1f} s for 20 frames "
+          f"({take.meta['render_seconds_per_frame']} s a frame in Blender)")
+    W = take.weights_for(CONTROL_NAMES)
+    assert W.shape == (20, len(CONTROL_NAMES))
+    assert (W[:10] > 0).sum(1).tolist() == [1] * 10  # the ROM part: one key at a time
+    assert W.max() == pytest.approx(1.0)
+
+    # the projected landmarks are where lprr's own rig puts them (linear blendshapes; the
+    # demo character's correctives only act on blinks and crossing lips)
+    ch = DemoCharacter(256)
+    lm = take.landmarks
+    assert lm.shape == (20, 478, 3) and np.isfinite(lm).all()
+    for i, w in enumerate(W.astype(np.float64)):
+        lin = ch.base + np.tensordot(w, ch.deltas, axes=1)
+        xy = (lin[:, :2] - [0.0, ch.look.centre_v]) * (ch.look.pixels_per_unit * 256) + 128
+        if w[CONTROL_NAMES.index("eyeBlinkLeft")] + w[CONTROL_NAMES.index("eyeBlinkRight")] == 0:
+            np.testing.assert_allclose(lm[i, :, :2], xy, atol=0.05)
+
+    frames = list(take.frames())
+    assert len(frames) == 20
+    img0 = frames[0] if isinstance(frames[0], np.ndarray) else frames[0].image
+    assert img0.shape == (256, 256, 3)
+    colours = {"skin": np.array(ch.look.skin, float), "lips": np.array(ch.look.lips, float)}
+    for i, f in enumerate(frames):
+        img = f if isinstance(f, np.ndarray) else f.image
+        # the renders match the landmarks: forehead is skin, the upper lip is lip-coloured
+        fore = img[int(lm[i, 151, 1]), int(lm[i, 151, 0])].astype(float)
+        lip = 0.5 * (lm[i, 0, :2] + lm[i, 13, :2])
+        lip_px = img[int(lip[1]), int(lip[0])].astype(float)
+        assert np.linalg.norm(fore - colours["skin"]) < 90, (i, fore)
+        assert np.linalg.norm(lip_px - colours["lips"]) < 90, (i, lip_px)
+        assert np.linalg.norm(lip_px - fore) > 60
+        patches = extract_patches(img, lm[i])
+        assert set(patches) == set(PATCH_NAMES)
+        for name, p in patches.items():
+            assert p.shape == (PATCH_SIZE, PATCH_SIZE, 3)
+            assert p.std() > 20, (i, name, p.std())  # not uniform: features are in view
+            bg = np.array(ch.look.background, float)
+            assert (np.abs(p.astype(float) - bg).sum(-1) < 30).mean() < 0.5  # mostly face
+        # an eye patch shows the dark pupil at its iris, a lip patch the plum lips
+        assert np.abs(patches["lip"].astype(float) - colours["lips"]).sum(-1).min() < 60
+        for eye in ("eye_l", "eye_r"):
+            assert patches[eye].min(axis=-1).min() < 60, (i, eye)
+    # the frames change with the weights
+    diffs = [np.abs(frames[i].astype(int) - frames[i + 1].astype(int)).mean() for i in range(19)]
+    assert max(diffs) > 0.5
