@@ -96,6 +96,7 @@ class Manifest:
     pca: Path | None
     opset: int | None
     files: dict[str, str]  # relative file name -> sha256
+    sketch: Path | None = None  # performer->character SketchMap, for RMs with a sketch input
     trained_on: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -151,6 +152,7 @@ class Manifest:
                 pca=(d / raw["pca"]) if raw.get("pca") else None,
                 opset=int(raw["opset"]) if raw.get("opset") is not None else None,
                 files=files,
+                sketch=(d / raw["sketch"]) if raw.get("sketch") else None,
                 trained_on=dict(raw.get("trained_on") or {}),
                 raw=raw,
             )
@@ -170,8 +172,7 @@ class Manifest:
                 raise ModelError(f"{display_path(p)}: sha256 mismatch (file corrupt or modified); "
                                  f"{_FIX}")
         needed = [m.onnx for m in self.models.values() if m.onnx is not None]
-        if self.pca is not None:
-            needed.append(self.pca)
+        needed += [p for p in (self.pca, self.sketch) if p is not None]
         for p in needed:
             if not p.is_file():
                 raise ModelError(f"{display_path(p)}: missing (named in {MANIFEST_NAME}); {_FIX}")
@@ -206,8 +207,7 @@ def _referenced_files(data: dict[str, Any]) -> list[str]:
         t = m.get("torch") or {}
         if t.get("weights"):
             out.append(t["weights"])
-    if data.get("pca"):
-        out.append(data["pca"])
+    out += [data[k] for k in ("pca", "sketch") if data.get(k)]
     return out
 
 

@@ -66,6 +66,13 @@ class Retargeter:
 
             raise ModelError(f"{self.manifest.path}: names no PCA file")
         self.pca = Pca.load(self.manifest.pca)
+        # RMs exported with a sketch channel read the landmark contours too (engine/sketch.py)
+        self.sketch_channel = self.rm.spec.inputs[PATCH_NAMES[0]][1] == 4
+        self.sketch_map = None
+        if self.sketch_channel and self.manifest.sketch is not None:
+            from engine.sketch import SketchMap
+
+            self.sketch_map = SketchMap.load(self.manifest.sketch)
         self.times = times or StageTimes()
         log.info("models %s on %s", self.manifest.name, self.rm.describe())
 
@@ -73,12 +80,28 @@ class Retargeter:
     def backend_name(self) -> str:
         return self.rm.name
 
-    def infer(self, patches: list[Patches]) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
-        """A batch of frames' patches -> (reenacted patches per frame, (N,C) weights)."""
+    def rm_feed(self, patches: list[Patches], landmarks: list[np.ndarray] | None = None
+                ) -> dict[str, np.ndarray]:
+        feed = {p: to_model_input(np.stack([q.images[p] for q in patches]))
+                for p in PATCH_NAMES}
+        if self.sketch_channel:
+            from engine.sketch import sketches, to_patch
+
+            if landmarks is None:
+                raise ValueError("these models read landmark sketches: pass the landmarks")
+            sk = np.stack([sketches(to_patch(lm, q.transforms), self.sketch_map)
+                           for q, lm in zip(patches, landmarks)]).astype(np.float32) / 255.0
+            feed = {p: np.concatenate([feed[p], sk[:, k, None]], axis=1)
+                    for k, p in enumerate(PATCH_NAMES)}
+        return feed
+
+    def infer(self, patches: list[Patches], landmarks: list[np.ndarray] | None = None
+              ) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
+        """A batch of frames' patches (and landmarks, in image pixels) -> (reenacted patches
+        per frame, (N,C) weights)."""
         n = len(patches)
         with self.times.time("rm"):
-            feed = {p: to_model_input(np.stack([q.images[p] for q in patches]))
-                    for p in PATCH_NAMES}
+            feed = self.rm_feed(patches, landmarks)
             out = self.rm.run(feed)
             outs = [out[f"{p}_out"] for p in PATCH_NAMES]
         with self.times.time("wem"):
@@ -98,7 +121,8 @@ class Retargeter:
     def infer_frames(self, batch: list[FrameResult]) -> None:
         """The pipeline's entry point (see engine/methods.py): fills reenacted and
         raw_weights on frames that have patches."""
-        reenacted, weights = self.infer([r.patches for r in batch])
+        reenacted, weights = self.infer([r.patches for r in batch],
+                                        [r.landmarks for r in batch])
         for r, re_, w in zip(batch, reenacted, weights):
             r.reenacted, r.raw_weights = re_, w
 

@@ -19,6 +19,9 @@ class AugmentConfig:
     brightness: float = 0.15
     contrast: float = 0.2
     channel_gain: float = 0.08  # per-channel gain: colour casts, white balance
+    # RM with a sketch channel: share of inputs whose pixels are blanked, so the code must
+    # also be readable from the sketch alone
+    image_dropout: float = 0.3
 
 
 def random_warp(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator | None = None
@@ -64,3 +67,16 @@ def colour_jitter(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator | No
 def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator | None = None
             ) -> torch.Tensor:
     return colour_jitter(random_warp(x, cfg, gen), cfg, gen)
+
+
+def augment_rm(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator | None = None
+               ) -> torch.Tensor:
+    """RM input: the pixels (first 3 channels) warped and jittered; a sketch channel, if
+    any, stays clean, so it is the geometry the decoder must follow."""
+    rgb = augment(x[:, :3], cfg, gen)
+    if x.shape[1] == 3:
+        return rgb
+    if cfg.image_dropout > 0:
+        drop = torch.rand(len(x), generator=gen, device="cpu") < cfg.image_dropout
+        rgb[drop.to(x.device)] = 0.5
+    return torch.cat([rgb, x[:, 3:]], dim=1)

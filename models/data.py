@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from engine.apem import PATCH_NAMES, extract_patches
+from engine.apem import PATCH_NAMES, FaceFrame, crop
 from engine.errors import UserError
 from engine.retarget import to_model_input
+from engine.sketch import to_patch
 from engine.take import Take
 
 log = logging.getLogger(__name__)
@@ -41,16 +42,17 @@ def _load_cache(path: Path) -> dict[str, np.ndarray] | None:
 
 def character_patches(take_dir: str | Path, max_frames: int | None = None
                       ) -> dict[str, np.ndarray]:
-    """{lip, eye_l, eye_r: (N,128,128,3) uint8 BGR, weights: (N,C), index: (N,)}."""
+    """{lip, eye_l, eye_r: (N,128,128,3) uint8 BGR, lm_patch: (N,3,478,2) landmarks in
+    patch pixels, weights: (N,C), index: (N,)}."""
     take = Take(take_dir)
     if take.landmarks is None:
         raise UserError(f"{take.path}: a character take needs landmarks.npy")
     cache = _cache_path(take.path)
     data = _load_cache(cache)
     n = len(take) if max_frames is None else min(len(take), max_frames)
-    if data is None or len(data["index"]) != n:
+    if data is None or len(data["index"]) != n or "lm_patch" not in data:
         out: dict[str, list] = {p: [] for p in PATCH_NAMES}
-        index = []
+        index, lm_patch = [], []
         for i, frame in enumerate(tqdm(take.frames(), total=n, desc="character patches",
                                        unit="frame")):
             if i >= n:
@@ -58,12 +60,14 @@ def character_patches(take_dir: str | Path, max_frames: int | None = None
             lm = take.landmarks[i]
             if not np.isfinite(lm).all():
                 continue
-            p = extract_patches(frame, lm)
+            p = crop(frame, FaceFrame.from_landmarks(lm))
             for k in PATCH_NAMES:
-                out[k].append(p[k])
+                out[k].append(p.images[k])
+            lm_patch.append(to_patch(lm, p.transforms))
             index.append(i)
         data = {k: np.stack(v) for k, v in out.items()}
         data["index"] = np.asarray(index)
+        data["lm_patch"] = np.stack(lm_patch)
         np.savez(cache, **data)
     if take.weights is not None:
         data["weights"] = take.weights[data["index"]]
@@ -87,7 +91,7 @@ def performer_patches(source: str | Path, max_frames: int | None = None
     n = total if max_frames is None else min(total, max_frames)
     cache = _cache_path(src)
     data = _load_cache(cache)
-    if data is None or int(data.get("n", [-1])[0]) != n:
+    if data is None or int(data.get("n", [-1])[0]) != n or "lm_patch" not in data:
         data = _extract_performer(src, frames, n, fps, still)
         np.savez(cache, **data)
     if src.is_dir() and (src / "weights.csv").is_file():
@@ -111,7 +115,8 @@ def _extract_performer(src: Path, frames, n: int, fps: float, still: bool
     if ex.summary.faces == 0:
         raise UserError(f"{src}: no face found in any frame")
     log.info("performer: %d frames, %d with a face", ex.summary.frames, ex.summary.faces)
-    return {**ex.patches, "index": ex.index, "n": np.asarray([n])}
+    lm_patch = np.stack([to_patch(ex.landmarks[i], t) for i, t in zip(ex.index, ex.transforms)])
+    return {**ex.patches, "index": ex.index, "n": np.asarray([n]), "lm_patch": lm_patch}
 
 
 def to_tensor_batch(patches_bgr: np.ndarray):
@@ -120,3 +125,22 @@ def to_tensor_batch(patches_bgr: np.ndarray):
     import torch
 
     return torch.from_numpy(to_model_input(patches_bgr))
+
+
+def rm_sketches(lm_patch: np.ndarray, mapping=None) -> dict[str, np.ndarray]:
+    """(N,3,478,2) patch-space landmarks -> {patch: (N,128,128) uint8 sketches}."""
+    from engine.sketch import sketches
+
+    drawn = np.stack([sketches(p, mapping) for p in lm_patch]) if len(lm_patch) else \
+        np.zeros((0, len(PATCH_NAMES), 128, 128), np.uint8)
+    return {p: drawn[:, k] for k, p in enumerate(PATCH_NAMES)}
+
+
+def rm_input_batch(patches_bgr: np.ndarray, sketch: np.ndarray | None = None):
+    """(N,3 or 4,H,W) float32: the patch, plus its sketch channel in [0,1] when given."""
+    import torch
+
+    x = to_tensor_batch(patches_bgr)
+    if sketch is None:
+        return x
+    return torch.cat([x, torch.from_numpy(sketch[:, None].astype(np.float32) / 255.0)], 1)

@@ -29,20 +29,23 @@ def _export(model: torch.nn.Module, args: tuple, path: Path, inputs: list[str],
 
 
 def export_models(rms: dict[str, RM], wem: WEM, pca: Pca, out: Path, name: str,
-                  trained_on: dict | None = None, with_torch: bool = True) -> Path:
+                  trained_on: dict | None = None, with_torch: bool = True,
+                  sketch_map: Path | None = None) -> Path:
+    """``sketch_map``: the performer->character SketchMap (.npz) of RMs that read a sketch
+    channel; shipped as sketch.npz."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rt = RMRuntime.from_rms(rms).cpu().eval()
     wem = wem.cpu().eval()
     s = rt.cfg.size
-    x = torch.rand(2, 3, s, s)
+    c = rt.cfg.in_channels
+    x = torch.rand(2, c, s, s)
     rm_in, rm_out = list(PATCHES), [f"{p}_out" for p in PATCHES]
     _export(rt, (x, x, x), out / "rm.onnx", rm_in, rm_out)
     _export(wem, (torch.rand(2, 9, s, s),), out / "wem.onnx", ["patches"], ["coeffs"])
     pca_path = pca.save(out / "pca.npz")
-    patch_shape = [-1, 3, s, s]
-    rm_entry = {"onnx": "rm.onnx", "inputs": {n: patch_shape for n in rm_in},
-                "outputs": {n: patch_shape for n in rm_out}}
+    rm_entry = {"onnx": "rm.onnx", "inputs": {n: [-1, c, s, s] for n in rm_in},
+                "outputs": {n: [-1, 3, s, s] for n in rm_out}}
     wem_entry = {"onnx": "wem.onnx", "inputs": {"patches": [-1, 9, s, s]},
                  "outputs": {"coeffs": [-1, pca.k]}}
     if with_torch:
@@ -67,6 +70,8 @@ def export_models(rms: dict[str, RM], wem: WEM, pca: Pca, out: Path, name: str,
                  for n, sp in PATCH_SPECS.items()},
         "models": {"rm": rm_entry, "wem": wem_entry},
         "pca": pca_path.name,
+        **({"sketch": shutil.copyfile(sketch_map, out / "sketch.npz").name}
+           if sketch_map is not None else {}),
         "opset": OPSET,
         "trained_on": trained_on or {},
     }

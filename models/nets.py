@@ -25,6 +25,9 @@ class RMConfig:
     # trains to useful reconstructions in far fewer steps than a dense bottleneck, which
     # matters on a 2-core CPU. dense=True is the deepfake-style vector bottleneck.
     dense: bool = False
+    # 3: the patch alone; 4: the patch plus its landmark sketch (engine/sketch.py), which
+    # gives both identities' encodings a common geometric channel.
+    in_channels: int = 4
 
     def to_dict(self) -> dict:
         return {**asdict(self), "widths": list(self.widths)}
@@ -57,7 +60,7 @@ class Encoder(nn.Module):
     def __init__(self, cfg: RMConfig):
         super().__init__()
         w = cfg.widths
-        chans = (3, *w)
+        chans = (cfg.in_channels, *w)
         self.convs = nn.Sequential(*[_down(a, b) for a, b in zip(chans[:-1], chans[1:])])
         self.low = cfg.size >> len(w)
         self.dense = cfg.dense

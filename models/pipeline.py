@@ -7,13 +7,16 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
 from engine.errors import UserError
 from engine.pca import Pca
-from models.data import character_patches, performer_patches
+from models.data import character_patches, performer_patches, rm_sketches
 from models.nets import PATCHES, RMConfig, WEMConfig
 from models.training import TrainConfig
 
 log = logging.getLogger(__name__)
+SKETCH_FILE = "sketch.npz"
 
 
 def _check_patch(patch: str) -> list[str]:
@@ -29,16 +32,33 @@ def run_rm(performer: Path, character: Path, run: Path, patch: str = "all",
     from models.train_rm import train_rm
 
     cfg = cfg or TrainConfig()
+    net = net or RMConfig()
     perf = performer_patches(performer, cfg.max_frames)
     char = character_patches(character, cfg.max_frames)
+    sk_perf, sk_char = sketch_data(perf, char, run) if net.in_channels == 4 else ({}, {})
     out = {}
     for p in _check_patch(patch):
         t0 = time.time()
-        res = train_rm(p, perf[p], char[p], run, cfg, net)
+        sketches = {"performer": sk_perf[p], "character": sk_char[p]} if sk_perf else None
+        res = train_rm(p, perf[p], char[p], run, cfg, net, sketches=sketches)
         log.info("RM %s: loss %.4f -> %.4f in %.0f s", p, res.losses[0] if res.losses else 0,
                  res.losses[-1] if res.losses else 0, time.time() - t0)
         out[p] = res.checkpoint
     return out
+
+
+def sketch_data(perf: dict, char: dict, run: Path
+                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The performer->character sketch map (saved as run/sketch.npz, shipped with the
+    models) and both identities' sketches."""
+    from engine.sketch import SketchMap
+
+    mapping = SketchMap.fit(perf["lm_patch"], char["lm_patch"])
+    run.mkdir(parents=True, exist_ok=True)
+    mapping.save(run / SKETCH_FILE)
+    log.info("sketch map scales (x, y) per patch: %s",
+             ", ".join(f"{p} {sx:.2f} {sy:.2f}" for p, (sx, sy) in zip(PATCHES, mapping.scale)))
+    return rm_sketches(perf["lm_patch"], mapping), rm_sketches(char["lm_patch"])
 
 
 def fit_pca(character: Path, run: Path, k: int = 20) -> Pca:
@@ -68,6 +88,8 @@ def run_wem(character: Path, run: Path, cfg: TrainConfig | None = None, k: int =
     if through_rm > 0 and len(rms) != len(PATCHES):
         log.info("no trained RMs in %s: the WEM trains on plain renders", run)
         rms = {}
+    if rms and any(r.cfg.in_channels == 4 for r in rms.values()):
+        char.update({f"sketch_{p}": v for p, v in rm_sketches(char["lm_patch"]).items()})
     res = train_wem(char, pca, run, cfg, WEMConfig(k=pca.k), rms=rms or None,
                     through_rm=through_rm)
     return res.checkpoint
@@ -85,8 +107,10 @@ def export_run(run: Path, out: Path, name: str | None = None) -> Path:
     info_path = run / "run.json"
     trained_on = json.loads(info_path.read_text()) if info_path.is_file() else {}
     rms = {p: load_rm(run / f"rm_{p}.pt") for p in PATCHES}
+    sketch = run / SKETCH_FILE
     return export_models(rms, load_wem(run / "wem.pt"), Pca.load(run / "pca.npz"), out,
-                         name or out.name, trained_on)
+                         name or out.name, trained_on,
+                         sketch_map=sketch if sketch.is_file() else None)
 
 
 def record_run(run: Path, **info) -> None:

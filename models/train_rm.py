@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from pytorch_msssim import ssim
 from tqdm import tqdm
 
-from models.augment import AugmentConfig, augment
-from models.data import to_tensor_batch
+from models.augment import AugmentConfig, augment_rm
+from models.data import rm_input_batch
 from models.nets import RM, RMConfig, config_from_dict
 from models.training import (
     TrainConfig,
@@ -48,20 +48,28 @@ class RMTrainResult:
 def train_rm(patch: str, performer: np.ndarray, character: np.ndarray, out_dir: Path,
              cfg: TrainConfig | None = None, net: RMConfig | None = None,
              aug: AugmentConfig | None = None,
-             on_step: Callable[[int, float], None] | None = None) -> RMTrainResult:
-    """Train one patch's RM. ``performer``/``character``: (N,128,128,3) uint8 BGR."""
+             on_step: Callable[[int, float], None] | None = None,
+             sketches: dict[str, np.ndarray] | None = None) -> RMTrainResult:
+    """Train one patch's RM. ``performer``/``character``: (N,128,128,3) uint8 BGR;
+    ``sketches``: {performer, character: (N,128,128) uint8}, needed when the net reads a
+    sketch channel (RMConfig.in_channels == 4)."""
     cfg = cfg or TrainConfig()
     aug = aug or AugmentConfig()
+    net = net or RMConfig()
     gen = seed_everything(cfg.seed)
     dev = pick_device(cfg.device)
-    model = RM(net or RMConfig()).to(dev)
+    model = RM(net).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     out_dir = Path(out_dir)
     ckpt = out_dir / f"rm_{patch}.pt"
     start = load_checkpoint(ckpt, model, opt) if ckpt.is_file() else 0
     if start:
         log.info("resuming RM %s from step %d", patch, start)
-    data = {"performer": to_tensor_batch(performer), "character": to_tensor_batch(character)}
+    if net.in_channels == 4 and not sketches:
+        raise ValueError("this RM reads a sketch channel: pass sketches")
+    sk = sketches if net.in_channels == 4 else {}
+    data = {"performer": rm_input_batch(performer, sk.get("performer")),
+            "character": rm_input_batch(character, sk.get("character"))}
     res = RMTrainResult(ckpt)
     model.train()
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc=f"RM {patch}",
@@ -70,8 +78,7 @@ def train_rm(patch: str, performer: np.ndarray, character: np.ndarray, out_dir: 
         loss = torch.zeros((), device=dev)
         for ident, x in data.items():
             clean = x[batch_indices(gen, len(x), cfg.batch)].to(dev)
-            warped = augment(clean, aug, gen)
-            loss = loss + rm_loss(model(warped, ident), clean)
+            loss = loss + rm_loss(model(augment_rm(clean, aug, gen), ident), clean[:, :3])
         v = optimise(opt, loss, bar, res.losses)
         if on_step:
             on_step(step, v)
@@ -81,7 +88,7 @@ def train_rm(patch: str, performer: np.ndarray, character: np.ndarray, out_dir: 
                                          f"rm_{patch}_{done:06d}.png", dev))
             model.train()
         if done % cfg.ckpt_every == 0 or done == cfg.steps:
-            save_checkpoint(ckpt, model, opt, done, {"config": (net or RMConfig()).to_dict(),
+            save_checkpoint(ckpt, model, opt, done, {"config": net.to_dict(),
                                                      "patch": patch})
     return res
 
@@ -93,7 +100,8 @@ def sample_grid(model: RM, data: dict[str, torch.Tensor], path: Path, dev: torch
     model.eval()
     src = data["performer"][np.linspace(0, len(data["performer"]) - 1, n).astype(int)].to(dev)
     tgt = data["character"][np.linspace(0, len(data["character"]) - 1, n).astype(int)].to(dev)
-    return save_grid(path, [src, model(src, "performer"), tgt, model(src, "character")])
+    return save_grid(path, [src[:, :3], model(src, "performer"), tgt[:, :3],
+                            model(src, "character")])
 
 
 def load_rm(path: Path) -> RM:

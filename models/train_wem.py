@@ -49,7 +49,8 @@ def train_wem(character: dict[str, np.ndarray], pca: Pca, out_dir: Path,
               cfg: TrainConfig | None = None, net: WEMConfig | None = None,
               aug: AugmentConfig | None = None, rms: dict[str, RM] | None = None,
               through_rm: float = 0.5) -> WEMTrainResult:
-    """``character``: {lip, eye_l, eye_r: (N,128,128,3) uint8 BGR, weights: (N,C)}."""
+    """``character``: {lip, eye_l, eye_r: (N,128,128,3) uint8 BGR, weights: (N,C)}, and
+    {sketch_lip, ...: (N,128,128) uint8} when the RMs read sketches."""
     cfg = cfg or TrainConfig()
     aug = aug or AugmentConfig()
     net = net or WEMConfig(k=pca.k)
@@ -61,6 +62,9 @@ def train_wem(character: dict[str, np.ndarray], pca: Pca, out_dir: Path,
     ckpt = out_dir / "wem.pt"
     start = load_checkpoint(ckpt, model, opt) if ckpt.is_file() else 0
     x = {p: to_tensor_batch(character[p]) for p in PATCHES}
+    sk: dict[str, torch.Tensor] = {}
+    if rms and any(r.cfg.in_channels == 4 for r in rms.values()):
+        sk = {p: torch.from_numpy(character[f"sketch_{p}"][:, None]) for p in PATCHES}
     y = torch.from_numpy(pca.encode(character["weights"]).astype(np.float32))
     if rms:
         for r in rms.values():
@@ -76,7 +80,10 @@ def train_wem(character: dict[str, np.ndarray], pca: Pca, out_dir: Path,
             n_rm = int(round(through_rm * cfg.batch))
             with torch.no_grad():
                 for p in PATCHES:
-                    parts[p][:n_rm] = rms[p](parts[p][:n_rm], "character")
+                    inp = parts[p][:n_rm]
+                    if p in sk:  # the sketch of the clean frame (as at run time)
+                        inp = torch.cat([inp, sk[p][idx[:n_rm]].to(dev).float() / 255], 1)
+                    parts[p][:n_rm] = rms[p](inp, "character")
         pred = model(stack_patches(parts))
         loss = F.l1_loss(pred, y[idx].to(dev))
         optimise(opt, loss, bar, res.losses)

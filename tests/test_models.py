@@ -6,11 +6,12 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from engine.apem import PATCH_NAMES, extract_patches
+from engine.apem import PATCH_NAMES, FaceFrame, crop
 from engine.controls import CONTROL_NAMES
 from engine.landmarks import FaceLandmarker
 from engine.manifest import Manifest, ModelError
 from engine.pca import Pca
+from engine.sketch import patch_sketches
 from models.export import export_models
 from models.nets import RM, WEM, RMConfig, RMRuntime, WEMConfig
 from models.train_rm import load_rm, train_rm
@@ -27,12 +28,15 @@ def real_patches(grace_hopper, astronaut):
     with FaceLandmarker(static=True) as lm:
         for who, img in (("performer", grace_hopper), ("character", astronaut)):
             pts = lm.detect(img)
-            rows = {p: [] for p in PATCH_NAMES}
+            rows = {p: [] for p in (*PATCH_NAMES, *(f"sketch_{q}" for q in PATCH_NAMES))}
             for i in range(12):
                 shifted = pts.copy()
                 shifted[:, :2] += (i % 4 - 1.5, i // 4 - 1)
-                for p, v in extract_patches(img, shifted).items():
-                    rows[p].append(v)
+                cut = crop(img, FaceFrame.from_landmarks(shifted))
+                sk = patch_sketches(shifted, cut.transforms)
+                for p in PATCH_NAMES:
+                    rows[p].append(cut.images[p])
+                    rows[f"sketch_{p}"].append(sk[p])
             out[who] = {p: np.stack(v) for p, v in rows.items()}
     return out
 
@@ -40,8 +44,9 @@ def real_patches(grace_hopper, astronaut):
 @pytest.mark.slow
 def test_rm_loss_falls_and_resumes(tmp_path, real_patches):
     cfg = TrainConfig(steps=40, batch=4, lr=2e-3, sample_every=40, ckpt_every=20)
+    sketches = {who: real_patches[who]["sketch_lip"] for who in ("performer", "character")}
     res = train_rm("lip", real_patches["performer"]["lip"], real_patches["character"]["lip"],
-                   tmp_path, cfg, TINY_RM)
+                   tmp_path, cfg, TINY_RM, sketches=sketches)
     assert len(res.losses) == 40
     assert np.mean(res.losses[-8:]) < 0.8 * np.mean(res.losses[:8])
     assert res.grids and res.grids[-1].is_file()
@@ -51,7 +56,8 @@ def test_rm_loss_falls_and_resumes(tmp_path, real_patches):
     assert cv2.imread(str(res.grids[-1])).shape[0] == 4 * 128
     # Resuming a finished run trains no more steps and keeps the weights.
     again = train_rm("lip", real_patches["performer"]["lip"],
-                     real_patches["character"]["lip"], tmp_path, cfg, TINY_RM)
+                     real_patches["character"]["lip"], tmp_path, cfg, TINY_RM,
+                     sketches=sketches)
     assert again.losses == []
     assert isinstance(load_rm(res.checkpoint), RM)
 
@@ -104,9 +110,11 @@ def test_onnx_matches_torch(exported, real_patches):
                                  providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
     batches = {
-        "random": {p: rng.uniform(0, 1, (3, 3, 128, 128)).astype(np.float32)
+        "random": {p: rng.uniform(0, 1, (3, 4, 128, 128)).astype(np.float32)
                    for p in PATCH_NAMES},
-        "real": {p: _to_input(real_patches["performer"][p][:5]) for p in PATCH_NAMES},
+        "real": {p: np.concatenate([_to_input(real_patches["performer"][p][:5]),
+                                    real_patches["performer"][f"sketch_{p}"][:5, None] / 255.0],
+                                   axis=1).astype(np.float32) for p in PATCH_NAMES},
     }
     for kind, feed in batches.items():
         got = sess.run(None, feed)

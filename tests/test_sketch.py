@@ -1,0 +1,62 @@
+"""Landmark sketches (the RM's geometric input) and the performer->character sketch map."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.apem import PATCH_NAMES, FaceFrame, crop
+from engine.landmarks import LIP_INNER_LO, LIP_INNER_UP, FaceLandmarker
+from engine.sketch import SketchMap, draw_sketch, patch_sketches, sketches, to_patch
+
+
+@pytest.fixture(scope="module")
+def face(grace_hopper):
+    with FaceLandmarker(static=True) as lm:
+        pts = lm.detect(grace_hopper)
+    return pts, crop(grace_hopper, FaceFrame.from_landmarks(pts))
+
+
+def test_sketch_is_registered_with_the_patch(face):
+    pts, cut = face
+    sk = patch_sketches(pts, cut.transforms)
+    assert set(sk) == set(PATCH_NAMES)
+    for name, img in sk.items():
+        assert img.shape == (128, 128) and img.dtype == np.uint8
+        assert (img > 0).sum() > 150, name  # contours drawn, not a blank channel
+    # The inner-lip landmarks fall on drawn pixels of the lip sketch.
+    lip = to_patch(pts, cut.transforms)[PATCH_NAMES.index("lip")]
+    for i in (LIP_INNER_UP, LIP_INNER_LO):
+        x, y = np.round(lip[i]).astype(int)
+        assert sk["lip"][y - 1:y + 2, x - 1:x + 2].max() > 0
+
+
+def test_open_mouth_draws_a_gap(face):
+    pts, cut = face
+    lip = to_patch(pts, cut.transforms)[PATCH_NAMES.index("lip")]
+    opened = lip.copy()
+    opened[LIP_INNER_LO] += (0, 12)  # drop the lower inner lip
+    a, b = draw_sketch(lip), draw_sketch(opened)
+    assert (a != b).sum() > 20
+
+
+def test_sketch_map_moves_rest_shapes_and_scales_motion():
+    rng = np.random.default_rng(0)
+    perf = rng.normal(64, 10, (1, 3, 478, 2)).astype(np.float32)
+    char = (64 + 1.5 * (perf - 64) + 3).astype(np.float32)  # bigger and shifted
+    perf_many = np.repeat(perf, 5, axis=0)
+    m = SketchMap.fit(perf_many, np.repeat(char, 5, axis=0))
+    np.testing.assert_allclose(m.scale, 1.5, rtol=1e-4)
+    np.testing.assert_allclose(m.apply(perf[0]), char[0], atol=1e-3)
+    moved = perf[0].copy()
+    moved[:, 10] += (0, 2)  # a performer displacement of 2 px
+    np.testing.assert_allclose(m.apply(moved)[:, 10] - char[0][:, 10], [[0, 3]] * 3, atol=1e-3)
+    same = SketchMap.fit(perf_many, perf_many)
+    np.testing.assert_allclose(same.apply(perf[0]), perf[0], atol=1e-4)
+
+
+def test_sketch_map_round_trips_through_npz(tmp_path, face):
+    pts, cut = face
+    lm = to_patch(pts, cut.transforms)[None]
+    m = SketchMap.fit(lm, lm + 1)
+    again = SketchMap.load(m.save(tmp_path / "sketch.npz"))
+    np.testing.assert_array_equal(sketches(lm[0], m), sketches(lm[0], again))
