@@ -81,6 +81,9 @@ def test_live_view_curves_patches_and_live_tuning(qtbot, make_window, tmp_path):
         assert src is not None and src.shape == (128, 128, 3) and src.std() > 5, name
         assert out is not None and out.shape == (128, 128, 3), name
     assert win.character_view.image is not None and win.character_view.image.std() > 5
+    # Prepared off the GUI thread; the character comes from its own process once it is up.
+    assert win.session.presenter.prepared >= 1 and win.meter.drawn >= 1
+    qtbot.waitUntil(lambda: win.character.remote_frames > 0, timeout=10000)
     qtbot.waitUntil(lambda: win.fps_pipeline > 5 and win.fps_display > 5, timeout=3000)
     assert "fps" in win.status_labels["fps"].text()
     assert win.status_labels["face"].text() == "face: tracking"
@@ -267,3 +270,125 @@ def test_a_file_that_ends_stops_the_session(qtbot, make_window, tmp_path, grace_
     assert win.session.state == "stopped" and win.panel.start_button.text() == "Start"
     assert win.display_frames >= 1 and not win.errors
     assert not [t for t in win.session.threads() if t.is_alive()]
+
+
+def test_method_combo_builds_the_chosen_method_and_restarts(qtbot, make_window):
+    from engine.methods import METHODS
+
+    win = make_window()
+    combo = win.panel.method_combo
+    items = [combo.itemText(i) for i in range(combo.count())]
+    assert items == list(METHODS) and "lprr" in items
+    combo.setCurrentText("lprr")
+    assert win.session_config().method == "lprr"
+    _run(qtbot, win)
+    assert win.session.method == "lprr"
+    assert win.session.presenter is not None
+    first = win.session.presenter
+    with qtbot.waitSignal(win.session.started, timeout=20000):
+        win.panel.method_changed.emit("lprr")  # what a change of the combo sends
+    assert win.session.presenter is not first  # a new run
+    assert win.session.method == "lprr" and not first.thread.is_alive()
+    qtbot.waitUntil(lambda: win.display_frames > 0 and win.session.history.total > 3,
+                    timeout=10000)
+    assert not win.errors, win.errors
+
+
+def test_retrieved_mouth_is_shown_only_when_the_method_made_one(qtbot, make_window,
+                                                                  grace_hopper):
+    from engine.retarget import FrameResult
+
+    win = make_window()
+    weights = np.full(len(CONTROL_NAMES), 0.2, np.float32)
+    plain = FrameResult(0, 0.0, frame=grace_hopper, weights=weights)
+    assert win.show_display(win.prepare_display(plain))
+    assert not win.mouth_box.isVisible()
+    assert win.character_view.image.shape == (256, 256, 3)
+    mouth = np.zeros((128, 128, 3), np.uint8)
+    mouth[:, :, 2] = 200  # red
+    with_mouth = FrameResult(1, 0.0, frame=grace_hopper, weights=weights,
+                             extra={"mouth_retrieved": mouth})
+    assert win.show_display(win.prepare_display(with_mouth))
+    assert win.mouth_box.isVisible()
+    assert win.mouth_view.image.shape == (128, 128, 3)
+    qtbot.waitUntil(lambda: win.mouth_view.width() > 32, timeout=2000)
+    shot = win.mouth_view.grab().toImage()
+    c = shot.pixelColor(shot.width() // 2, shot.height() // 2)
+    assert (c.red(), c.green(), c.blue()) == (200, 0, 0)  # drawn, in RGB order
+    assert win.show_display(win.prepare_display(plain))
+    assert not win.mouth_box.isVisible()
+
+
+def test_presenter_prepares_only_the_newest_and_only_once_taken():
+    from app.gui.presenter import Presenter
+
+    seen: list[int] = []
+    notified = threading.Event()
+
+    def prepare(i):
+        seen.append(i)
+        time.sleep(0.02)
+        return i * 10
+
+    p = Presenter(prepare, notified.set, max_hz=1000).start()
+    try:
+        for i in range(5):
+            p.submit(i)
+        assert notified.wait(2)
+        time.sleep(0.1)  # nothing more is prepared until the first is taken
+        assert len(seen) == 1
+        for i in range(5, 10):
+            p.submit(i)
+        first = p.take()
+        assert first == seen[0] * 10
+        deadline = time.monotonic() + 2
+        while p.prepared < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert p.take() == 90 and seen[-1] == 9  # the newest; 5..8 were never prepared
+        assert p.take() is None
+    finally:
+        assert p.stop(1.0)
+    assert not p.thread.is_alive()
+
+
+def test_character_process_renders_what_the_character_renders():
+    from app.gui.character_proc import CharacterRenderer
+
+    r = CharacterRenderer(size=128, supersample=1)
+    try:
+        deadline = time.monotonic() + 15
+        while r.in_process and time.monotonic() < deadline:
+            r.render(None)  # in-process until the child says it is ready
+            time.sleep(0.02)
+        assert not r.in_process
+        w = np.random.default_rng(0).uniform(0, 0.7, r.n_controls)
+        remote = r.render(w)
+        local = r.local.render(w)[0]
+        assert r.remote_frames >= 1 and remote.shape == local.shape == (128, 128, 3)
+        # The same renderer (float sums may round apart only on a polygon edge or two).
+        assert (remote != local).any(axis=2).mean() < 0.01
+        assert not np.array_equal(remote, r.local.render(None)[0])  # the weights arrived
+        r._proc.kill()  # a dead child: renders go on in-process
+        r._proc.wait(2)
+        again = r.render(w)
+        assert np.array_equal(again, local) and r.in_process
+    finally:
+        r.close()
+
+
+def test_fps_benchmark_measures_the_real_window(qtbot, tiny_models, tmp_path):
+    from app.gui.benchmark import run_benchmark, write_json
+
+    rep = run_benchmark(models=tiny_models, backend="ort-cpu", seconds=1.0, warmup=0.5,
+                        modes=("unpaced",), size=(1000, 700))
+    (ph,) = rep.phases
+    assert ph.mode == "unpaced" and ph.backend == "ort-cpu"
+    assert ph.drawn_fps > 3 and ph.pipeline_fps >= ph.drawn_fps * 0.9
+    assert ph.redraw_ms_mean > 0 and ph.redraw_ms_p95 >= ph.redraw_ms_mean * 0.5
+    assert ph.prepare_ms_mean > 0 and 0 < ph.gui_busy_pct < 100
+    out = write_json(rep, tmp_path / "fps.json")
+    import json
+
+    data = json.loads(out.read_text())
+    assert data["summary"]["unpaced"]["runs"] == 1 and data["platform"]
+    assert "unpaced" in rep.table()

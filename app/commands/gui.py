@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="camera index, video file, image folder or puppet:PHOTO "
                    "(default: the first camera, else the demo clip)")
     p.add_argument("--backend", default="auto")
+    p.add_argument("--method", default=None,
+                   help="retargeting method (engine.methods; default lprr); also in the window")
     p.add_argument("--osc", default=None, help="HOST:PORT to stream to from the start")
     p.add_argument("--protocol", default="native", choices=["native", "vmc", "livelink"])
     p.add_argument("--start", action="store_true", help="start the session at once")
@@ -29,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--screenshot", type=Path, default=None,
                    help="with --quit-after: save the window as an image just before closing")
     p.add_argument("--unpaced", action="store_true",
-                   help="read files as fast as the pipeline takes them (throughput test)")
+                   help="read files as fast as the pipeline takes them (throughput test; "
+                   "scripts/gui_fps.py measures both ways)")
     p.set_defaults(func=run)
 
 
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("lprr")
     win = MainWindow(models=args.models, source=args.source, backend=args.backend,
-                     paced=not args.unpaced)
+                     paced=not args.unpaced, method=args.method)
     if args.osc:
         win.panel.protocol_combo.setCurrentIndex(win.panel.protocol_combo.findData(args.protocol))
         host, _, port = args.osc.rpartition(":")
@@ -105,7 +108,9 @@ def summary(win) -> str:
     secs, shown, done = win.run_totals
     disp = [s[1] for s in samples]
     lat = [s[2] for s in samples]
+    redraw = win.meter.summary()["redraw_ms"]
     return (f"lprr gui: {shown} frames shown, {done} processed in {secs:.1f} s: display "
             f"{shown / secs:.1f} fps (0.5 s windows: median {statistics.median(disp):.1f}, "
             f"min {min(disp):.1f}), pipeline {done / secs:.1f} fps, latency "
-            f"{statistics.median(lat):.1f} ms median; closed cleanly: {win.closed_cleanly}")
+            f"{statistics.median(lat):.1f} ms median, GUI thread {redraw['mean']:.1f} ms a "
+            f"redraw (p95 {redraw['p95']:.1f}); closed cleanly: {win.closed_cleanly}")

@@ -1,8 +1,10 @@
 """The ``lprr gui`` desktop app (PySide6 + pyqtgraph).
 
-Modules: ``worker`` (the live session off the GUI thread), ``views`` (image views and the
-patch strip), ``curves`` (scrolling weight curves), ``controls_panel`` and ``mapping_table``
-(what the user tunes), ``main_window`` (wiring, redraw timer, status bar).
+Modules: ``worker`` (the live session off the GUI thread), ``presenter`` (display images
+prepared off the GUI thread), ``character_proc`` (the character preview rendered in a child
+process), ``views`` (image views and the patch strip), ``curves`` (scrolling weight curves),
+``controls_panel`` and ``mapping_table`` (what the user tunes), ``main_window`` (wiring,
+drawing, status bar), ``meter`` and ``benchmark`` (what drawing costs; scripts/gui_fps.py).
 """
 
 from app.gui.qt_compat import clean_qt_env as _clean_qt_env

@@ -1,9 +1,11 @@
-"""What the user tunes: source, models, backend, start/stop, calibration, smoothing, outputs,
-recording (tab "Session"), which curves to plot ("Curves") and the per-control mapping
-("Mapping"). The panel only emits what changed; the main window applies it to the session."""
+"""What the user tunes: source, models, backend, retargeting method, start/stop,
+calibration, smoothing, outputs, recording (tab "Session"), which curves to plot ("Curves")
+and the per-control mapping ("Mapping"). The panel only emits what changed; the main window
+applies it to the session."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -83,6 +85,7 @@ class _Param(QWidget):
 
 class ControlsPanel(QWidget):
     start_clicked = Signal()
+    method_changed = Signal(str)  # a key of engine.methods.METHODS
     calibrate_clicked = Signal(float)  # seconds
     reset_calibration_clicked = Signal()
     mirror_changed = Signal(bool)
@@ -91,9 +94,11 @@ class ControlsPanel(QWidget):
     record_changed = Signal(object)  # a path, or None to stop
     curves_changed = Signal(list)
 
-    def __init__(self, models: Path, sources: list[tuple[str, str]], backends: list[tuple[str, str | None]],
+    def __init__(self, models: Path, sources: list[tuple[str, str]],
+                 backends: list[tuple[str, str | None]], methods: Sequence[str] = ("lprr",),
                  parent=None):
-        """sources: (label, spec) pairs; backends: (name, reason it is unavailable or None)."""
+        """sources: (label, spec) pairs; backends: (name, reason it is unavailable or None);
+        methods: retargeting method names (engine.methods.METHODS)."""
         super().__init__(parent)
         self.tabs = QTabWidget()
         lay = QVBoxLayout(self)
@@ -103,7 +108,7 @@ class ControlsPanel(QWidget):
         scroll.setWidgetResizable(True)
         page = QWidget()
         col = QVBoxLayout(page)
-        col.addWidget(self._run_group(models, sources, backends))
+        col.addWidget(self._run_group(models, sources, backends, methods))
         col.addWidget(self._calibration_group())
         col.addWidget(self._smoothing_group())
         col.addWidget(self._output_group())
@@ -118,7 +123,7 @@ class ControlsPanel(QWidget):
         self._output_timer.timeout.connect(self.emit_output)
 
     # -- Session tab ------------------------------------------------------------------------
-    def _run_group(self, models, sources, backends) -> QGroupBox:
+    def _run_group(self, models, sources, backends, methods) -> QGroupBox:
         box = QGroupBox("Source and models")
         form = QFormLayout(box)
         self.source_combo = QComboBox()
@@ -159,6 +164,12 @@ class ControlsPanel(QWidget):
                 self.backend_combo.model().item(i).setEnabled(False)
                 self.backend_combo.setItemData(i, reason, Qt.ItemDataRole.ToolTipRole)
         form.addRow("Backend", self.backend_combo)
+        self.method_combo = QComboBox()
+        self.method_combo.addItems(list(methods))
+        self.method_combo.setToolTip("how weights are made: lprr = the trained patch models; "
+                                     "changing it restarts a running session")
+        self.method_combo.currentTextChanged.connect(self.method_changed)
+        form.addRow("Method", self.method_combo)
         self.start_button = QPushButton("Start")
         self.start_button.setMinimumHeight(32)
         self.start_button.clicked.connect(self.start_clicked)

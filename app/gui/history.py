@@ -37,13 +37,25 @@ class WeightHistory:
             self._next = (self._next + 1) % self.capacity
             self.total += 1
 
-    def snapshot(self, seconds: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(times (N,), weights (N, C)) in time order, the last ``seconds`` (default: all)."""
+    def snapshot(self, seconds: float | None = None, max_points: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """(times (N,), weights (N, C)) in time order, the last ``seconds`` (default: all).
+
+        max_points: keep every k-th row (k as small as fits) and always the newest; rows are
+        picked by their index since the start, so the same rows stay picked as the window
+        scrolls and a decimated curve does not shimmer."""
         with self._lock:
             n = min(self.total, self.capacity)
-            idx = (np.arange(self._next - n, self._next)) % self.capacity
-            t, w = self._t[idx].copy(), self._w[idx].copy()
-        if seconds is not None and n:
-            keep = t >= t[-1] - seconds
-            t, w = t[keep], w[keep]
-        return t, w
+            first = self.total - n  # index since the reset of the oldest row kept
+            pos = np.arange(n)
+            if seconds is not None and n:
+                newest = self._t[(self._next - 1) % self.capacity]
+                t_all = self._t[(self._next - n + pos) % self.capacity]
+                pos = pos[t_all >= newest - seconds]
+            if max_points and len(pos) > max_points:
+                k = -(-len(pos) // max_points)
+                keep = (first + pos) % k == 0
+                keep[-1] = True
+                pos = pos[keep]
+            idx = (self._next - n + pos) % self.capacity
+            return self._t[idx], self._w[idx]

@@ -2,17 +2,22 @@
 character rendered with the output weights, the weight curves, the controls panel and a
 status bar (fps, latency, face state). Errors appear in a banner and the status bar.
 
-Redraws happen on a QTimer at display rate and only draw the latest result; the session
-announces new results with a coalesced signal, so nothing here ever waits on the pipeline.
+The GUI thread only blits. The session's presenter thread prepares the newest result
+(``prepare_display``: landmarks drawn on the source, the character rendered with the
+weights, every image scaled and converted for its view) at most ``display_hz`` times a
+second, and only once the last one was drawn; ``result_ready`` then makes ``_draw`` hand the
+buffers to the views. The curves refresh on their own timer (``curves_hz``) from the weight
+history. Nothing here ever waits on the pipeline.
 """
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -26,13 +31,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.character_proc import CharacterRenderer
 from app.gui.controls_panel import ControlsPanel
 from app.gui.curves import CurvesWidget
-from app.gui.views import ImageView, PatchStrip
+from app.gui.meter import RedrawMeter
+from app.gui.views import ImageView, PatchStrip, Prepared
 from app.gui.worker import LiveSession, SessionConfig, describe_error
 from engine.controls import CONTROL_NAMES
 from engine.errors import UserError
 from engine.paths import ASSETS, DEFAULT_MODELS
+from engine.retarget import FrameResult
 
 log = logging.getLogger(__name__)
 DEMO_CLIP = ASSETS / "demo" / "clip" / "frames.avi"
@@ -52,6 +60,19 @@ def default_sources(extra: str | None = None) -> list[tuple[str, str]]:
     if not out:
         out.append(("camera 0", "0"))
     return out
+
+
+@dataclass
+class DisplayFrame:
+    """One result, ready to blit (made by ``MainWindow.prepare_display``, any thread)."""
+
+    result: FrameResult
+    source: Prepared | None = None
+    patches: dict = field(default_factory=dict)  # name -> (source, reenacted) Prepared
+    character: Prepared | None = None
+    mouth: Prepared | None = None  # the f2f method's retrieved mouth, when it made one
+    prepare_ms: float = 0.0
+    error: str | None = None
 
 
 class _Banner(QFrame):
@@ -80,22 +101,33 @@ class _Banner(QFrame):
 
 class MainWindow(QMainWindow):
     def __init__(self, models: Path = DEFAULT_MODELS, source: str | None = None,
-                 backend: str = "auto", display_hz: float = 60.0, paced: bool = True):
+                 backend: str = "auto", display_hz: float = 60.0, paced: bool = True,
+                 curves_hz: float = 30.0, method: str | None = None,
+                 character_process: bool = True):
+        """display_hz: at most this many frames drawn a second; curves_hz: curve refreshes a
+        second (a 10 s plot ~600 px wide scrolls 2 px a refresh at 30); character_process:
+        render the character preview in a child process (app/gui/character_proc.py)."""
         super().__init__()
         from engine.backends import BACKEND_NAMES, available_backends
-        from engine.world.character import DemoCharacter
+        from engine.methods import METHODS
 
         self.setWindowTitle("lprr — live facial retargeting")
         self.paced = paced
-        self.session = LiveSession(self)
+        self.meter = RedrawMeter()
+        self.session = LiveSession(self, prepare=self.prepare_display, prepare_hz=display_hz)
         # supersample 1: half the cost of 2 (about 3 vs 5 ms a frame here), edges barely rougher
-        self.character = DemoCharacter(size=256, supersample=1)
+        self.character = CharacterRenderer(size=256, supersample=1,
+                                           use_process=character_process)
         self.errors: list[str] = []  # every error shown, newest last
         avail = available_backends()
         self.panel = ControlsPanel(models, default_sources(source),
-                                   [(n, avail.get(n)) for n in BACKEND_NAMES])
+                                   [(n, avail.get(n)) for n in BACKEND_NAMES], list(METHODS))
         if backend != "auto":
             self.panel.backend_combo.setCurrentText(backend)
+        if method is not None:
+            if self.panel.method_combo.findText(method) < 0:
+                raise UserError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+            self.panel.method_combo.setCurrentText(method)
         self._build_layout()
         self._build_status_bar()
         self._wire()
@@ -106,20 +138,18 @@ class MainWindow(QMainWindow):
         self.fps_display = 0.0
         self.fps_samples: list[tuple[float, float, float]] = []  # (pipeline, display, latency ms)
         self._last_stat = (time.perf_counter(), 0, 0)
-        self._dirty = False
         self._shown_offsets: dict[str, float] = {}
         self._char_index: tuple[tuple[str, ...], np.ndarray] | None = None
         self.closed_cleanly: bool | None = None
-        self.draw_timer = QTimer(self)
-        self.draw_timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.draw_timer.setInterval(max(1, round(1000 / display_hz)))
-        self.draw_timer.timeout.connect(self._draw)
-        self.draw_timer.start()
+        self.curves_timer = QTimer(self)
+        self.curves_timer.setInterval(max(1, round(1000 / curves_hz)))
+        self.curves_timer.timeout.connect(self._refresh_curves)
+        self.curves_timer.start()
         self.status_timer = QTimer(self)
         self.status_timer.setInterval(500)
         self.status_timer.timeout.connect(self._update_status)
         self.status_timer.start()
-        self.character_view.set_image(self.character.render(None)[0])
+        self.character_view.set_image(self.character.local.render(None)[0])
         self.resize(1600, 1000)
         app = QApplication.instance()
         if app is not None:  # quitting without closing the window stops the threads too
@@ -131,12 +161,27 @@ class MainWindow(QMainWindow):
         self.source_view = ImageView("no source: pick one and press Start", 160)
         self.patch_strip = PatchStrip()
         self.character_view = ImageView("", 160, smooth=True)
+        # The f2f method's retrieved mouth (FrameResult.extra["mouth_retrieved"]), when shown.
+        self.mouth_view = ImageView("", 64, smooth=True)
+        self.mouth_view.setMaximumWidth(128)
+        self.mouth_box = QWidget()
+        col = QVBoxLayout(self.mouth_box)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(QLabel("retrieved mouth"))
+        col.addWidget(self.mouth_view)
+        col.addStretch(1)
+        self.mouth_box.hide()
+        character = QWidget()
+        row = QHBoxLayout(character)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.character_view, 1)
+        row.addWidget(self.mouth_box)
         self.curves = CurvesWidget(self.session.history)
         top = QWidget()
         row = QHBoxLayout(top)
         row.setContentsMargins(0, 0, 0, 0)
         for title, w, stretch in (("Source", self.source_view, 3), ("Patches", self.patch_strip, 2),
-                                  ("Character", self.character_view, 3)):
+                                  ("Character", character, 3)):
             col = QVBoxLayout()
             head = QLabel(f"<b>{title}</b>")
             col.addWidget(head)
@@ -179,8 +224,9 @@ class MainWindow(QMainWindow):
         s.started.connect(self._started)
         s.failed.connect(self._failed)
         s.ended.connect(self._ended)
-        s.result_ready.connect(self._mark_dirty)
+        s.result_ready.connect(self._draw)
         p.start_clicked.connect(self.toggle_running)
+        p.method_changed.connect(self._method_changed)
         p.calibrate_clicked.connect(self.calibrate)
         p.reset_calibration_clicked.connect(self._reset_calibration)
         p.mirror_changed.connect(s.set_mirror)
@@ -212,7 +258,7 @@ class MainWindow(QMainWindow):
         return SessionConfig(models=Path(p.models_edit.text().strip() or DEFAULT_MODELS),
                              source=p.source_spec(), backend=p.backend_combo.currentText(),
                              mirror=p.mirror_check.isChecked(), loop=p.loop_check.isChecked(),
-                             paced=self.paced)
+                             paced=self.paced, method=p.method_combo.currentText())
 
     def start(self) -> None:
         self.session.start(self.session_config())
@@ -231,12 +277,17 @@ class MainWindow(QMainWindow):
         else:
             self.stop()
 
+    def _method_changed(self, _: str) -> None:
+        if self.session.state != "stopped":  # a method is fixed for a run: start a new one
+            self.start()
+
     def _started(self, desc: str) -> None:
         self.banner.hide()
         self.panel.set_running("running")
         self._last_stat = (time.perf_counter(), 0, self.display_frames)
         self.run_start = (time.perf_counter(), self.display_frames)
         self.fps_samples.clear()
+        self.meter.reset()
         self._shown_offsets = {}
         self.panel.mapping_table.set_neutral({})
         self.statusBar().showMessage(f"running: {desc}", 8000)
@@ -313,31 +364,77 @@ class MainWindow(QMainWindow):
             self.save_mapping(path)
 
     # -- drawing ----------------------------------------------------------------------------
-    def _mark_dirty(self) -> None:
-        self._dirty = True
+    def prepare_display(self, r: FrameResult) -> DisplayFrame:
+        """Everything a redraw needs, scaled and converted for the views; runs on the
+        session's presenter thread (never raises: a failure comes back as ``error``)."""
+        from engine.preview import annotate
+
+        t0 = time.perf_counter()
+        d = DisplayFrame(r)
+        try:
+            char = None
+            if r.weights is not None:  # the character process renders while we do the rest
+                self.character.begin(self._character_weights(r.weights))
+            try:
+                if r.frame is not None:
+                    d.source = self.source_view.prepare(annotate(r.frame, r))
+                d.patches = self.patch_strip.prepare(
+                    r.patches.images if r.patches is not None else None, r.reenacted)
+                mouth = r.extra.get("mouth_retrieved")
+                if mouth is not None:
+                    d.mouth = self.mouth_view.prepare(np.asarray(mouth, np.uint8))
+            finally:
+                if r.weights is not None:
+                    char = self.character.finish()
+            if char is not None:
+                d.character = self.character_view.prepare(char)
+        except Exception as e:  # shown in the window by _draw
+            log.debug("preparing the display failed", exc_info=True)
+            d.error = f"display: {describe_error(e)}"
+        d.prepare_ms = (time.perf_counter() - t0) * 1e3
+        return d
 
     def _draw(self) -> None:
-        if not self._dirty:
+        """GUI thread: hand the newest prepared frame to the views (they blit on paint)."""
+        t0 = time.perf_counter()
+        d = self.session.take_latest()
+        if d is None:
             return
-        self._dirty = False
-        r = self.session.take_latest()
-        if r is None:
-            return
-        try:
-            from engine.preview import annotate
+        if isinstance(d, FrameResult):  # a session without a presenter
+            d = self.prepare_display(d)
+        if self.show_display(d):
+            self.meter.drew((time.perf_counter() - t0) * 1e3, d.prepare_ms)
 
-            if r.frame is not None:
-                self.source_view.set_image(annotate(r.frame, r))
-            self.patch_strip.show_patches(r.patches.images if r.patches is not None else None,
-                                          r.reenacted)
-            if r.weights is not None:
-                self.character_view.set_image(self.character.render(
-                    self._character_weights(r.weights))[0])
-            self.curves.refresh()
-            self.display_frames += 1
-        except Exception as e:
-            log.debug("draw failed", exc_info=True)
-            self.show_error(f"display: {describe_error(e)}")
+    def show_display(self, d: DisplayFrame) -> bool:
+        """GUI thread: show a prepared frame; False when it carried an error instead."""
+        if d.error is not None:
+            if d.error != self.last_error:
+                self.show_error(d.error)
+            return False
+        if d.source is not None:
+            self.source_view.show_prepared(d.source)
+        self.patch_strip.show_prepared(d.patches)
+        if d.character is not None:
+            self.character_view.show_prepared(d.character)
+        if (d.mouth is None) != self.mouth_box.isHidden():
+            self.mouth_box.setHidden(d.mouth is None)
+        if d.mouth is not None:
+            self.mouth_view.show_prepared(d.mouth)
+        self.display_frames += 1
+        return True
+
+    def _refresh_curves(self) -> None:
+        t0 = time.perf_counter()
+        if self.curves.refresh():
+            self.meter.curves((time.perf_counter() - t0) * 1e3)
+
+    def event(self, e) -> bool:
+        if e.type() != QEvent.Type.UpdateRequest:
+            return super().event(e)
+        t0 = time.perf_counter()  # the window's repaint: every view and plot that changed
+        ok = super().event(e)
+        self.meter.painted((time.perf_counter() - t0) * 1e3)
+        return ok
 
     def _character_weights(self, w: np.ndarray) -> np.ndarray:
         """The session's controls, by name, in the demo character's CONTROL_NAMES order."""
@@ -390,8 +487,9 @@ class MainWindow(QMainWindow):
                                pipe.frames_out)
 
     def closeEvent(self, event) -> None:
-        self.draw_timer.stop()
+        self.curves_timer.stop()
         self.status_timer.stop()
         self._keep_totals()
         self.closed_cleanly = self.session.stop(1.0)
+        self.character.close()
         event.accept()

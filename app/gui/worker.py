@@ -4,10 +4,12 @@ thread.
 ``LiveSession.start`` returns at once; a starter thread opens the source, loads the models
 and starts the pipeline (the same wiring as ``engine.session.run_live``). Results come back
 through ``on_result`` on the pipeline's inference thread: each one is appended to the curve
-history, kept as the *latest* result, and announced with a coalesced ``result_ready`` signal
-(at most one pending), so a slow GUI only ever draws the newest frame and never builds a
-queue. Everything the user changes while it runs (smoothing, mapping, calibration, OSC,
-recording) is applied under locks shared with the inference thread.
+history and kept as the *latest* result. With a ``prepare`` function (the window's), a
+``Presenter`` thread turns the newest result into display images off the GUI thread; either
+way ``result_ready`` announces something new to draw (coalesced: at most one pending), so a
+slow GUI only ever draws the newest frame and never builds a queue. Everything the user
+changes while it runs (smoothing, mapping, calibration, OSC, recording) is applied under
+locks shared with the inference thread.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.gui.history import WeightHistory
+from app.gui.presenter import Presenter
 from engine.capture import IMAGE_EXTS, Capture, Source, VideoFileSource
 from engine.controls import CONTROL_NAMES
 from engine.errors import UserError
@@ -79,20 +82,27 @@ class LoopingVideo(Source):
 
 
 def open_capture(source: str, mirror: bool, loop: bool, paced: bool = True) -> Capture:
-    """A latest-frame capture (drop=True) for a camera index, file, folder or puppet:PHOTO."""
+    """A capture for a camera index, file, folder or puppet:PHOTO.
+
+    Live sources and paced files keep only the latest frame (drop=True). Unpaced files are
+    read no faster than the pipeline takes them (drop=False): a free-running reader would
+    decode frames only to drop them, and that CPU is what the pipeline and display lack
+    (measured here: ~20% of a core, most of the decoded frames dropped)."""
     text = source.strip()
     if not text:
         raise UserError("no source: pick a camera or open a video file")
     p = Path(text)
     if loop and not text.isdigit() and p.is_file() and p.suffix.lower() not in IMAGE_EXTS:
-        return Capture(LoopingVideo(p), mirror=mirror, drop=True, realtime=paced)
+        return Capture(LoopingVideo(p), mirror=mirror, drop=paced, realtime=paced)
     if text.startswith("puppet:"):
         from engine.session import open_source
 
         cap = open_source(text, mirror=mirror, drop=True)
-        cap.realtime = paced and not cap.source.live
-        return cap
-    return Capture(text, mirror=mirror, drop=True, realtime=paced)
+    else:
+        cap = Capture(text, mirror=mirror, drop=True, realtime=paced)
+    cap.realtime = paced and not cap.source.live
+    cap.drop = paced or cap.source.live
+    return cap
 
 
 # -- sinks ----------------------------------------------------------------------------------
@@ -189,6 +199,7 @@ class _Run:
         self.rt = None
         self.pipe = None
         self.post = None
+        self.presenter: Presenter | None = None
         self.sinks = LiveSinks()
         self.running = False
         self.started_threads: list[threading.Thread] = []  # capture + pipeline, once started
@@ -203,8 +214,8 @@ class _Run:
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(max(0.0, deadline - time.monotonic()))
         with self.lock:
-            cap, pipe, rt = self.cap, self.pipe, self.rt
-            self.cap = self.pipe = self.rt = None
+            cap, pipe, rt, pres = self.cap, self.pipe, self.rt, self.presenter
+            self.cap = self.pipe = self.rt = self.presenter = None
             self.running = False
         if cap is not None:  # first: wakes the pipeline's capture thread out of cap.read()
             cap.stop(max(0.05, min(0.5, deadline - time.monotonic())))
@@ -213,6 +224,8 @@ class _Run:
             ok = pipe.stop(max(0.05, deadline - time.monotonic()))
         else:
             self.sinks.close()
+        if pres is not None:  # after the pipeline: nothing submits any more
+            ok = pres.stop(max(0.05, deadline - time.monotonic())) and ok
         if rt is not None:
             rt.close()
         return ok and not any(th.is_alive() for th in self.threads())
@@ -226,9 +239,16 @@ class LiveSession(QObject):
     ended = Signal(str)  # the run stopped by itself (source ended); the text says why
     result_ready = Signal()  # a new latest result; coalesced (at most one pending)
 
-    def __init__(self, parent: QObject | None = None, history_s: float = 10.0):
+    def __init__(self, parent: QObject | None = None, history_s: float = 10.0,
+                 prepare: Callable[[FrameResult], object] | None = None,
+                 prepare_hz: float = 60.0):
+        """prepare: runs on the presenter thread, at most ``prepare_hz`` times a second, on
+        the newest result; ``take_latest`` then returns what it made (without it: the
+        FrameResult itself)."""
         super().__init__(parent)
         self.history = WeightHistory(history_s, names=CONTROL_NAMES)
+        self.prepare = prepare
+        self.prepare_hz = prepare_hz
         self.post_lock = threading.Lock()  # held around every PostProcessor call
         self._lock = threading.Lock()
         self._latest: FrameResult | None = None
@@ -263,6 +283,12 @@ class LiveSession(QObject):
         return tuple(r.rt.controls) if r is not None and r.rt is not None else self.history.names
 
     @property
+    def method(self) -> str | None:
+        """The running method's name (None until its models are loaded)."""
+        r = self._run
+        return r.rt.name if r is not None and r.rt is not None else None
+
+    @property
     def post(self):
         r = self._run
         return r.post if r is not None else None
@@ -279,7 +305,18 @@ class LiveSession(QObject):
             out.extend(self._run.threads())
         return out
 
-    def take_latest(self) -> FrameResult | None:
+    @property
+    def presenter(self) -> Presenter | None:
+        r = self._run
+        return r.presenter if r is not None else None
+
+    def take_latest(self) -> object | None:
+        """The newest result (or what ``prepare`` made of it) not yet taken; None if none."""
+        pres = self.presenter
+        if pres is not None:
+            with self._lock:
+                self._pending = False
+            return pres.take()
         with self._lock:
             r, self._latest, self._pending = self._latest, None, False
             return r
@@ -358,37 +395,54 @@ class LiveSession(QObject):
                 return post.process(x, t)
 
         self.history.reset(names)
+        pres = (Presenter(self.prepare, self._notify, self.prepare_hz)
+                if self.prepare is not None else None)
         pipe = Pipeline(rt, capture_frames(cap), post=post_fn, sinks=[run.sinks],
-                        on_result=self._on_result, times=times)
+                        on_result=lambda r: self._on_result(run, r), times=times)
         with run.lock:
             if run.cancel.is_set():
                 pipe.front.close()
                 raise _Cancelled
-            run.post, run.pipe = post, pipe
+            run.post, run.pipe, run.presenter = post, pipe, pres
+            if pres is not None:
+                pres.start()
             cap.start()
             pipe.start()
-            run.started_threads = [t for t in (cap.thread, *pipe.threads) if t is not None]
+            run.started_threads = [t for t in (cap.thread, *pipe.threads,
+                                               pres.thread if pres else None) if t is not None]
             run.running = True
         self.started.emit(f"{cap.source.name} | {rt.describe()}")
 
     @staticmethod
     def _cleanup_failed(run: _Run) -> None:
         with run.lock:
-            cap, rt, pipe = run.cap, run.rt, run.pipe
-            run.cap = run.rt = run.pipe = None
+            cap, rt, pipe, pres = run.cap, run.rt, run.pipe, run.presenter
+            run.cap = run.rt = run.pipe = run.presenter = None
             run.running = False
         if pipe is not None:
             pipe.stop(0.5)
+        if pres is not None:
+            pres.stop(0.5)
         if cap is not None:
             cap.stop(0.5)
         if rt is not None:
             rt.close()
         run.sinks.close()
 
-    def _on_result(self, r: FrameResult) -> None:  # the pipeline's inference thread
+    def _on_result(self, run: _Run, r: FrameResult) -> None:  # the pipeline's inference thread
         self.history.append(time.perf_counter(), r.weights)
+        pres = run.presenter
+        if pres is not None:
+            pres.submit(r)  # the presenter thread prepares it and calls _notify
+            return
+        if run is not self._run:
+            return  # a late frame of a stopped run
         with self._lock:
             self._latest = r
+        self._notify()
+
+    def _notify(self) -> None:  # the inference or the presenter thread
+        with self._lock:
             notify, self._pending = not self._pending, True
         if notify:
             try:
