@@ -135,6 +135,7 @@ class LiveOptions:
     mapping: Path | None = None
     duration_s: float | None = None  # stop after this long (None: until the source ends)
     method: str = "lprr"
+    calibration: Path | None = None  # landmark methods: an unlabelled take starting neutral
 
 
 def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None) -> str:
@@ -147,7 +148,8 @@ def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None) -> s
     # Check everything a user can get wrong before any thread starts.
     cap = open_source(opt.source, mirror=opt.mirror, drop=True)
     sinks = [make_sink(opt.protocol, opt.osc)] if opt.osc else []
-    rt = create_method(opt.method, opt.models, opt.backend, times=times)
+    extra = {"calibration": opt.calibration} if opt.calibration is not None else {}
+    rt = create_method(opt.method, opt.models, opt.backend, times=times, **extra)
     cap.start()
     if opt.record:
         sinks.append(Recorder(opt.record, fps=cap.source.fps or 30.0))

@@ -24,6 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="capture a neutral face for this long at the start")
     p.add_argument("--mapping", type=Path, default=None, help="per-control mapping TOML")
     p.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
+    p.add_argument("--method", default="lprr",
+                   help="retargeting method: lprr (the trained models, default), f2f "
+                        "(training-free expression fitting and deformation transfer), "
+                        "heuristic (landmark rules)")
+    p.add_argument("--calibration", type=Path, default=None, metavar="TAKE",
+                   help="landmark methods (f2f): an unlabelled video or take of the performer "
+                        "that starts with a neutral face (e.g. a ROM take); without it the "
+                        "first second of the stream is taken as neutral")
     p.set_defaults(func=run)
 
 
@@ -33,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     opt = LiveOptions(models=args.models, source=args.source, backend=args.backend,
                       osc=args.osc, protocol=args.protocol, record=args.record,
                       mirror=args.mirror, calibrate_s=args.calibrate, mapping=args.mapping,
-                      duration_s=args.duration)
+                      duration_s=args.duration, method=args.method,
+                      calibration=args.calibration)
 
     def status(line: str) -> None:
         sys.stderr.write("\r" + line)
