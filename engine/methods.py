@@ -19,6 +19,7 @@ from engine.timing import StageTimes
 # name -> "module:Class"; every class takes (models, backend, options, times).
 METHODS: dict[str, str] = {
     "lprr": "engine.retarget:Retargeter",
+    "heuristic": "engine.heuristic:HeuristicMethod",
     "f2f": "engine.f2f.method:F2FMethod",
 }
 

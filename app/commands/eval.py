@@ -1,42 +1,70 @@
-"""``lprr eval --take TAKE``: score the models on a take with ground-truth weights."""
+"""``lprr eval --take TAKE [--method lprr,heuristic|all]``: score methods side by side on a
+take with ground-truth weights (the weights are used only for scoring)."""
 from __future__ import annotations
 
 import argparse
-import json
-import math
 from pathlib import Path
 
 from engine.paths import DEFAULT_MODELS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="score retargeting accuracy on a labelled take")
-    p.add_argument("--take", required=True, type=Path)
-    p.add_argument("--models", type=Path, default=DEFAULT_MODELS)
+    p = sub.add_parser("eval", help="score retargeting accuracy on a labelled take",
+                       description="Run each method over every frame of a take through the "
+                       "live engine code and score it against the take's ground-truth "
+                       "weights: MAE, Pearson r and jitter per control, region and overall, "
+                       "and blink events. Writes scores.json, accuracy.md, curves.png and "
+                       "the predicted weights with --out.")
+    p.add_argument("--take", required=True, type=Path, help="take folder with weights.csv")
+    p.add_argument("--method", action="append", default=None, metavar="NAME[,NAME]",
+                   help="method(s) to compare, repeatable or comma-separated; 'all' = every "
+                        "registered method (default: lprr)")
+    p.add_argument("--models", type=Path, default=DEFAULT_MODELS,
+                   help="model folder for the learned methods (default: exported/demo)")
     p.add_argument("--backend", default="ort-cpu")
-    p.add_argument("--out", type=Path, default=None, help="folder for scores.json")
+    p.add_argument("--calibration", type=Path, default=None,
+                   help="an unlabelled video or take of the same performer that starts with "
+                        "a neutral face, for the landmark methods (its weights are never "
+                        "read); without it they calibrate on the take's first face frames")
+    p.add_argument("--smoothing", default="default",
+                   help="post-processing smoothing preset for every method (default, off, ...)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for scores.json, accuracy.md, curves.png, predictions/")
     p.set_defaults(func=run)
 
 
-def _fmt(v: float) -> str:
-    return "  n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:5.3f}"
+def method_names(requested: list[str] | None) -> list[str]:
+    from engine.errors import UserError
+    from engine.methods import METHODS
+
+    names: list[str] = []
+    for item in requested or ["lprr"]:
+        for n in (x.strip() for x in item.split(",")):
+            if not n:
+                continue
+            for m in (list(METHODS) if n == "all" else [n]):
+                if m not in METHODS:
+                    raise UserError(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
+                if m not in names:
+                    names.append(m)
+    return names
 
 
 def run(args: argparse.Namespace) -> int:
     from engine.errors import UserError
-    from engine.evaluate import evaluate_take
+    from engine.evaluate import MethodSpec, evaluate_methods, markdown_report, write_report
 
     if not args.take.is_dir():
         raise UserError(f"no such take folder: {args.take}")
-    s = evaluate_take(args.take, args.models, args.backend)
-    print(f"{s['frames']} frames ({s['faces_found']} with a face); "
-          f"mean absolute error over all controls: {s['overall_mae']:.4f}")
-    print("| control | MAE | r | jitter ratio |\n|---|---|---|---|")
-    for n, c in s["key"].items():
-        print(f"| {n} | {_fmt(c['mae'])} | {_fmt(c['r'])} | {_fmt(c['jitter_ratio'])} |")
-    for region, r in s["regions"].items():
-        print(f"| region {region} | {_fmt(r['mae'])} | {_fmt(r['r'])} | |")
+    if args.calibration is not None and not args.calibration.exists():
+        raise UserError(f"no such calibration video or take: {args.calibration}")
+    extra = {"calibration": args.calibration} if args.calibration else {}
+    specs = [MethodSpec(m, args.models, extra=dict(extra)) for m in method_names(args.method)]
+    rep = evaluate_methods(args.take, specs, args.backend, args.smoothing,
+                           progress=lambda msg: print(msg, flush=True))
+    print()
+    print(markdown_report(rep))
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "scores.json").write_text(json.dumps(s, indent=2))
+        paths = write_report(rep, args.out)
+        print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
