@@ -252,6 +252,16 @@ def _script(tmp: Path, name: str, text: str) -> Path:
     return p
 
 
+def _env_without_venv() -> dict[str, str]:
+    """The environment a user's Blender has: no PYTHONPATH and no activated venv (an
+    activated venv's site-packages would otherwise shadow the vendored python-osc)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    venv = os.environ.get("VIRTUAL_ENV") or sys.prefix
+    env["PATH"] = os.pathsep.join(d for d in env.get("PATH", "").split(os.pathsep)
+                                  if d and not d.startswith(str(venv)))
+    return env
+
+
 @needs_blender
 @pytest.mark.slow
 def test_receiver_in_blender_native_and_vmc(blender_files, tmp_path):
@@ -259,7 +269,7 @@ def test_receiver_in_blender_native_and_vmc(blender_files, tmp_path):
     cmd = [BLENDER, "-b", "--factory-startup", "--python-exit-code", "1", "--python",
            str(driver), "--", str(blender_files / "addons"), str(SCRIPTS),
            str(blender_files / "character")]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # vendored copy only
+    env = _env_without_venv()  # vendored copy only
     bp = BlenderProcess(cmd, env=env)
     try:
         assert "_vendor" in bp.expect("PYTHONOSC", 60)
@@ -360,7 +370,7 @@ def test_receiver_timer_path_in_blender_gui(blender_files, tmp_path):
     cmd = ["xvfb-run", "-a", BLENDER, "--factory-startup", "--python-exit-code", "1",
            "--python", str(driver), "--", str(blender_files / "addons"), str(SCRIPTS),
            str(blender_files / "character"), str(n)]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = _env_without_venv()
     env["TEMP"] = str(tmp_path)  # Blender writes quit.blend there
     bp = BlenderProcess(cmd, env=env, stdin=False)
     try:
@@ -406,7 +416,7 @@ def test_addon_zip_installs_and_enables_like_a_user_would(tmp_path):
     """Preferences > Install... with the zip, then enable: a normal add-on, python-osc inside."""
     z = bl.build_addon_zip(tmp_path / "lprr_receiver.zip")
     script = _script(tmp_path, "install.py", ZIP_INSTALL)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = _env_without_venv()
     env["BLENDER_USER_SCRIPTS"] = str(tmp_path / "user_scripts")  # not the real user folder
     r = subprocess.run([BLENDER, "-b", "--factory-startup", "--python-exit-code", "1",
                         "--python", str(script), "--", str(z)], capture_output=True, text=True,
