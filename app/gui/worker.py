@@ -377,7 +377,9 @@ class LiveSession(QObject):
         check()
         self._make_osc(run.sinks)
         times = StageTimes()
-        rt = create_method(cfg.method, cfg.models, cfg.backend, times=times)
+        # f2f: the live preview also shows the character's nearest rendered mouth
+        extra = {"mouth_renders": "demo"} if cfg.method == "f2f" else {}
+        rt = create_method(cfg.method, cfg.models, cfg.backend, times=times, **extra)
         with run.lock:
             run.rt = rt
         check()
