@@ -23,7 +23,6 @@ every performer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import numpy as np
 
 from engine.apem import RIGID_POINTS
 from engine.controls import CONTROL_NAMES
-from engine.errors import UserError
+from engine.landmarks import calibration_landmarks
 from engine.retarget import FrameResult
 from engine.timing import StageTimes
 from engine.world import topology as T
@@ -266,43 +265,6 @@ def weights_from_measures(m: dict, n0: dict[str, float], cfg: HeuristicConfig) -
 
 
 # --- neutral calibration and the method ----------------------------------------------------
-def frames_source(path: str | Path) -> Path:
-    """The frames of a take folder (frames.avi or frames/), or the path itself (a video,
-    an image folder). Never opens the take's weights."""
-    p = Path(path)
-    if p.is_dir() and (p / "meta.json").is_file():
-        for name in ("frames.avi", "frames"):
-            if (p / name).exists():
-                return p / name
-        raise UserError(f"{p}: a take without frames.avi or frames/")
-    if not p.exists():
-        raise UserError(f"no such calibration video or take: {p}")
-    return p
-
-
-def detect_landmarks(source: str | Path | Iterable[np.ndarray], limit_faces: int | None = None,
-                     max_frames: int | None = None) -> list[np.ndarray | None]:
-    """MediaPipe landmarks (tracking mode, as live) of a video, image folder or take.
-
-    Stops after ``limit_faces`` frames with a face or ``max_frames`` frames."""
-    from engine.capture import open_source
-    from engine.landmarks import FaceLandmarker
-
-    frames = (iter(open_source(frames_source(source)))
-              if isinstance(source, (str, Path)) else iter(source))
-    out: list[np.ndarray | None] = []
-    faces = 0
-    with FaceLandmarker(static=False) as fl:
-        for frame in frames:
-            lm = fl.detect(frame)
-            out.append(lm)
-            faces += lm is not None
-            if (limit_faces is not None and faces >= limit_faces) or (
-                    max_frames is not None and len(out) >= max_frames):
-                break
-    return out
-
-
 @dataclass
 class Neutral:
     """A performer's neutral face: the alignment reference and its measures."""
@@ -335,11 +297,7 @@ class HeuristicMethod:
         self.neutral: Neutral | None = None
         self._pending: list[np.ndarray] = []  # self-calibration frames so far
         if calibration is not None:
-            faces = [lm for lm in detect_landmarks(calibration, self.config.calib_frames,
-                                                   max_frames=20 * self.config.calib_frames)
-                     if lm is not None]
-            if not faces:
-                raise UserError(f"no face found at the start of {calibration}")
+            faces = list(calibration_landmarks(calibration, self.config.calib_frames))
             self.neutral = Neutral.from_landmarks(faces)
             log.info("heuristic: neutral from %d frames of %s", len(faces), calibration)
 

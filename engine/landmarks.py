@@ -8,8 +8,9 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -116,3 +117,52 @@ class FaceLandmarker:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def track_landmarks(frames: Iterable[np.ndarray], max_faces: int | None = None,
+                    max_frames: int | None = None) -> list[np.ndarray | None]:
+    """Landmarks of each frame in tracking mode, as live (None: no face). Stops after
+    ``max_faces`` frames with a face or ``max_frames`` frames."""
+    out: list[np.ndarray | None] = []
+    faces = 0
+    with FaceLandmarker(static=False) as fl:
+        for frame in frames:
+            pts = fl.detect(frame)
+            out.append(pts)
+            faces += pts is not None
+            if (max_faces is not None and faces >= max_faces) or (
+                    max_frames is not None and len(out) >= max_frames):
+                break
+    return out
+
+
+def clip_frames(source: str | Path):
+    """The frames of a video, an image folder or a take folder (its frames only: its
+    weights are never opened), as a capture source."""
+    from engine.capture import open_source
+    from engine.errors import UserError
+    from engine.take import TakeError, is_take, take_frames
+
+    path = Path(source)
+    if not path.exists():
+        raise UserError(f"calibration: no such file or folder: {path}")
+    try:
+        return open_source(take_frames(path) if is_take(path) else path)
+    except TakeError as e:
+        raise UserError(f"calibration: {e}") from None
+
+
+def calibration_landmarks(source: str | Path, max_faces: int) -> np.ndarray:
+    """(F, 478, 3): the first ``max_faces`` face frames of an unlabelled clip of the
+    performer (a calibration take that starts neutral), looking at most 20x that many
+    frames."""
+    from engine.errors import UserError
+
+    src = clip_frames(source)
+    try:
+        faces = [p for p in track_landmarks(src, max_faces, 20 * max_faces) if p is not None]
+    finally:
+        src.close()
+    if not faces:
+        raise UserError(f"calibration: no face found in {source}")
+    return np.stack(faces)

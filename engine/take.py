@@ -104,6 +104,20 @@ class TakeWriter:
         self.close()
 
 
+def is_take(path: str | Path) -> bool:
+    return (Path(path) / "meta.json").is_file()
+
+
+def take_frames(path: str | Path) -> Path:
+    """A take folder's video, or its folder of frame images; found without reading its
+    weights or landmarks (an unlabelled use, such as calibration, never opens them)."""
+    path = Path(path)
+    for p in (path / VIDEO_NAME, path / FRAMES_DIR):
+        if p.exists():
+            return p
+    raise TakeError(f"{path}: no {VIDEO_NAME} and no {FRAMES_DIR}/")
+
+
 class Take:
     """Reads a take folder. Frames stream lazily; weights and landmarks load eagerly."""
 
@@ -133,10 +147,7 @@ class Take:
     @property
     def frames_path(self) -> Path:
         """The take's video, or its folder of frame images."""
-        for p in (self.path / VIDEO_NAME, self.path / FRAMES_DIR):
-            if p.exists():
-                return p
-        raise TakeError(f"{self.path}: no {VIDEO_NAME} and no {FRAMES_DIR}/")
+        return take_frames(self.path)
 
     def frames(self) -> Iterator[np.ndarray]:
         from engine.capture import open_source

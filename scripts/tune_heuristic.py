@@ -27,10 +27,10 @@ from engine.controls import CONTROL_NAMES
 from engine.heuristic import (
     HeuristicConfig,
     Neutral,
-    detect_landmarks,
     measures,
     weights_from_measures,
 )
+from engine.landmarks import track_landmarks
 from engine.take import Take
 
 MULTIPLIERS = (0.5, 0.7, 0.85, 1.0, 1.2, 1.4, 2.0, 3.0)
@@ -42,7 +42,7 @@ def _landmarks(take: Path, cache: Path | None) -> list[np.ndarray | None]:
     if path is not None and path.is_file():
         arr = np.load(path)
         return [None if not np.isfinite(a).all() else a for a in arr]
-    lms = detect_landmarks(take)
+    lms = track_landmarks(Take(take).frames())
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, np.stack([np.full((478, 3), np.nan, np.float32) if a is None else a

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -74,36 +73,3 @@ def calibrate(frames: np.ndarray, cfg: CalibrationConfig | None = None,
     log.info("calibration: %d frames, %d-dim expression subspace in %.1f s", len(frames),
              basis.k, time.perf_counter() - t0)
     return basis
-
-
-def read_landmarks(source: str | Path, max_frames: int = 3000) -> np.ndarray:
-    """MediaPipe landmarks (F, 478, 3) of the first ``max_frames`` frames that have a face,
-    from a take folder (its frames.avi or frames/), a video file or an image folder."""
-    from engine.capture import open_source
-    from engine.landmarks import FaceLandmarker
-    from engine.take import Take, TakeError
-
-    path = Path(source)
-    if not path.exists():
-        raise UserError(f"calibration: no such file or folder: {path}")
-    spec: Path = path
-    if path.is_dir() and (path / "meta.json").is_file():
-        try:
-            spec = Take(path).frames_path
-        except TakeError as e:
-            raise UserError(f"calibration: {e}") from None
-    src = open_source(spec)
-    out = []
-    with FaceLandmarker(static=False) as fl:
-        try:
-            for i, frame in enumerate(src):
-                if len(out) >= max_frames or i >= 10 * max_frames:
-                    break
-                pts = fl.detect(frame)
-                if pts is not None:
-                    out.append(pts)
-        finally:
-            src.close()
-    if not out:
-        raise UserError(f"calibration: no face found in {path}")
-    return np.stack(out)

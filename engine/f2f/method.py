@@ -20,10 +20,11 @@ import numpy as np
 from engine.controls import CONTROL_NAMES
 from engine.errors import UserError
 from engine.f2f.blas import blas_threads
-from engine.f2f.calibrate import CalibrationConfig, calibrate, estimate_neutral, read_landmarks
+from engine.f2f.calibrate import CalibrationConfig, calibrate, estimate_neutral
 from engine.f2f.expression import ExpressionBasis, ExpressionTracker, TrackerConfig, generic_basis
 from engine.f2f.mouth import MouthRetrieval
 from engine.f2f.transfer import CharacterTarget, SubspaceTransfer, TransferConfig
+from engine.landmarks import calibration_landmarks
 from engine.timing import StageTimes
 from engine.world import rig
 
@@ -88,7 +89,7 @@ class F2FMethod:
             cc = self.cfg.calibration
             limit = cc.neutral_window if self.cfg.basis == "generic" else cc.max_frames
             frames = (np.asarray(calibration, np.float64) if isinstance(calibration, np.ndarray)
-                      else read_landmarks(calibration, limit))
+                      else calibration_landmarks(calibration, limit))
             self.calibration_source = ("landmarks" if isinstance(calibration, np.ndarray)
                                        else Path(calibration).name)
             with blas_threads(1):
