@@ -85,13 +85,6 @@ def run_method(take: Take, spec: MethodSpec, backend: str = "ort-cpu",
                       np.array([r.face for r in results]), setup, wall, describe)
 
 
-def predict(take: Take, method: str, models: Path, backend: str = "ort-cpu",
-            smoothing: str = "default", **extra) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """(N,C) predicted weights, control names, (N,) face-found flags, one row per frame."""
-    p = run_method(take, MethodSpec(method, Path(models), extra=extra), backend, smoothing)
-    return p.weights, p.names, p.faces
-
-
 def truth_for(take: Take, names: Sequence[str], frames: int) -> np.ndarray:
     if take.weights is None:
         raise UserError(f"{take.path}: no weights.csv: evaluation needs a take with ground "

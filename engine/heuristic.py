@@ -30,6 +30,7 @@ import numpy as np
 
 from engine.apem import RIGID_POINTS
 from engine.controls import CONTROL_NAMES
+from engine.f2f.rigid import fit_similarity
 from engine.landmarks import calibration_landmarks
 from engine.retarget import FrameResult
 from engine.timing import StageTimes
@@ -56,20 +57,6 @@ _CHEEK = {"Left": (425, 411, 427, 436, 416, 434, 352, 280),
 
 
 # --- geometry --------------------------------------------------------------------------
-def similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Least-squares similarity (Umeyama): scale s, rotation R, translation t with
-    ``s * R @ src_i + t ~= dst_i``. ``src``/``dst``: (P, 3)."""
-    ms, md = src.mean(0), dst.mean(0)
-    a, b = src - ms, dst - md
-    u, sig, vt = np.linalg.svd(b.T @ a)
-    d = np.ones(3)
-    if np.linalg.det(u @ vt) < 0:
-        d[-1] = -1.0
-    r = (u * d) @ vt
-    s = float((sig * d).sum() / max((a * a).sum(), 1e-12))
-    return s, r, md - s * r @ ms
-
-
 @dataclass
 class NeutralFrame:
     """The neutral face's frame: origin between the eye centres, axes u, v, w, IOD."""
@@ -100,8 +87,7 @@ class NeutralFrame:
         """A frame's (478, 3) pixel landmarks -> neutral-frame units (IOD), pose removed."""
         lm = np.asarray(lm, np.float64)
         idx = list(RIGID_POINTS)
-        s, r, t = similarity_fit(lm[idx], self.landmarks[idx])
-        aligned = s * lm @ r.T + t
+        aligned = fit_similarity(lm[idx], self.landmarks[idx]).apply(lm)
         return (aligned - self.origin) @ self.axes.T / self.iod
 
 

@@ -70,7 +70,6 @@ class DemoSession:
     out: Path = Path("out/demo")
     osc: str | None = None
     protocol: str = "native"
-    method: str = "lprr"
     results: list[FrameResult] = field(default_factory=list)
 
     def run(self, preview: bool = True) -> str:
@@ -81,7 +80,7 @@ class DemoSession:
         cap = open_source(self.source, drop=False)
         sinks = [make_sink(self.protocol, self.osc)] if self.osc else []
         times = StageTimes()
-        rt = create_method(self.method, self.models, self.backend, times=times)
+        rt = create_method("lprr", self.models, self.backend, times=times)
         try:
             rt.warmup()  # one-off session costs stay out of the numbers
             fps = cap.source.fps or 30.0

@@ -29,6 +29,10 @@ class RMConfig:
     # gives both identities' encodings a common geometric channel.
     in_channels: int = 4
 
+    @property
+    def reads_sketch(self) -> bool:
+        return self.in_channels == 4
+
     def to_dict(self) -> dict:
         return {**asdict(self), "widths": list(self.widths)}
 
@@ -123,6 +127,18 @@ class RMRuntime(nn.Module):
             rt.encoders[p].load_state_dict(rms[p].encoder.state_dict())
             rt.decoders[p].load_state_dict(rms[p].decoders["character"].state_dict())
         return rt.eval()
+
+    def to_rms(self) -> dict[str, RM]:
+        """The inverse of ``from_rms``, to fine-tune shipped models: each patch's encoder
+        and character decoder; the performer decoder starts as a copy of the character's."""
+        out = {}
+        for p in PATCHES:
+            rm = RM(self.cfg)
+            rm.encoder.load_state_dict(self.encoders[p].state_dict())
+            for ident in IDENTITIES:
+                rm.decoders[ident].load_state_dict(self.decoders[p].state_dict())
+            out[p] = rm
+        return out
 
     def forward(self, lip: torch.Tensor, eye_l: torch.Tensor, eye_r: torch.Tensor):
         x = {"lip": lip, "eye_l": eye_l, "eye_r": eye_r}

@@ -35,7 +35,7 @@ def run_rm(performer: Path, character: Path, run: Path, patch: str = "all",
     net = net or RMConfig()
     perf = performer_patches(performer, cfg.max_frames)
     char = character_patches(character, cfg.max_frames)
-    sk_perf, sk_char = sketch_data(perf, char, run) if net.in_channels == 4 else ({}, {})
+    sk_perf, sk_char = sketch_data(perf, char, run) if net.reads_sketch else ({}, {})
     out = {}
     for p in _check_patch(patch):
         t0 = time.time()
@@ -88,7 +88,7 @@ def run_wem(character: Path, run: Path, cfg: TrainConfig | None = None, k: int =
     if through_rm > 0 and len(rms) != len(PATCHES):
         log.info("no trained RMs in %s: the WEM trains on plain renders", run)
         rms = {}
-    if rms and any(r.cfg.in_channels == 4 for r in rms.values()):
+    if rms and any(r.cfg.reads_sketch for r in rms.values()):
         char.update({f"sketch_{p}": v for p, v in rm_sketches(char["lm_patch"]).items()})
     res = train_wem(char, pca, run, cfg, WEMConfig(k=pca.k), rms=rms or None,
                     through_rm=through_rm)

@@ -65,9 +65,9 @@ def train_rm(patch: str, performer: np.ndarray, character: np.ndarray, out_dir: 
     start = load_checkpoint(ckpt, model, opt) if ckpt.is_file() else 0
     if start:
         log.info("resuming RM %s from step %d", patch, start)
-    if net.in_channels == 4 and not sketches:
+    if net.reads_sketch and not sketches:
         raise ValueError("this RM reads a sketch channel: pass sketches")
-    sk = sketches if net.in_channels == 4 else {}
+    sk = sketches if net.reads_sketch else {}
     data = {"performer": rm_input_batch(performer, sk.get("performer")),
             "character": rm_input_batch(character, sk.get("character"))}
     res = RMTrainResult(ckpt)

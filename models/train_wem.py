@@ -63,7 +63,7 @@ def train_wem(character: dict[str, np.ndarray], pca: Pca, out_dir: Path,
     start = load_checkpoint(ckpt, model, opt) if ckpt.is_file() else 0
     x = {p: to_tensor_batch(character[p]) for p in PATCHES}
     sk: dict[str, torch.Tensor] = {}
-    if rms and any(r.cfg.in_channels == 4 for r in rms.values()):
+    if rms and any(r.cfg.reads_sketch for r in rms.values()):
         sk = {p: torch.from_numpy(character[f"sketch_{p}"][:, None]) for p in PATCHES}
     y = torch.from_numpy(pca.encode(character["weights"]).astype(np.float32))
     if rms:

@@ -172,23 +172,17 @@ def init_run_from_models(models: Path, run: Path) -> int:
     the new performer (label-free). Returns the start step (0)."""
     import torch
 
-    from models.nets import PATCHES, RM
+    from models.nets import RMRuntime
     from models.training import save_checkpoint
 
     manifest = json.loads((models / "manifest.json").read_text())
     cfg = _rm_config(manifest)
-    state = torch.load(models / manifest["models"]["rm"]["torch"]["weights"],
-                       map_location="cpu", weights_only=True)
+    shipped = RMRuntime(cfg)
+    shipped.load_state_dict(torch.load(models / manifest["models"]["rm"]["torch"]["weights"],
+                                       map_location="cpu", weights_only=True))
     run.mkdir(parents=True, exist_ok=True)
-    for p in PATCHES:
-        rm = RM(cfg)
-        enc = {k.split(".", 2)[2]: v for k, v in state.items() if k.startswith(f"encoders.{p}.")}
-        dec = {k.split(".", 2)[2]: v for k, v in state.items() if k.startswith(f"decoders.{p}.")}
-        rm.encoder.load_state_dict(enc)
-        rm.decoders["character"].load_state_dict(dec)
-        rm.decoders["performer"].load_state_dict(dec)
-        opt = torch.optim.Adam(rm.parameters())
-        save_checkpoint(run / f"rm_{p}.pt", rm, opt, 0,
+    for p, rm in shipped.to_rms().items():
+        save_checkpoint(run / f"rm_{p}.pt", rm, torch.optim.Adam(rm.parameters()), 0,
                         {"config": cfg.to_dict(), "patch": p})
     wem = manifest["models"]["wem"]["torch"]
     torch.save({"model": torch.load(models / wem["weights"], map_location="cpu",

@@ -6,7 +6,8 @@ import pytest
 
 from engine.controls import CONTROL_NAMES, INDEX
 from engine.errors import UserError
-from engine.heuristic import HeuristicConfig, HeuristicMethod, NeutralFrame, similarity_fit
+from engine.f2f.rigid import fit_similarity
+from engine.heuristic import HeuristicConfig, HeuristicMethod, NeutralFrame
 from engine.landmarks import FaceLandmarker
 from engine.methods import create_method
 from engine.take import TakeWriter
@@ -95,7 +96,7 @@ def test_pose_is_removed_before_measuring(gh):
     a = np.deg2rad(12.0)
     rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
     moved = 1.3 * (lm - lm.mean(0)) @ rot.T + [40.0, -25.0, 5.0]
-    s, _, _ = similarity_fit(moved, lm)
+    s = fit_similarity(moved, lm).s
     assert s == pytest.approx(1 / 1.3, rel=1e-6)
     np.testing.assert_allclose(ref.local(moved), ref.local(lm), atol=1e-6)
 

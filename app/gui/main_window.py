@@ -335,21 +335,18 @@ class MainWindow(QMainWindow):
             self.panel.record_check.blockSignals(False)
 
     def load_mapping(self, path: str | Path) -> bool:
-        try:
-            self.panel.mapping_table.load(path)
-        except (UserError, OSError) as e:
-            self.show_error(describe_error(e))
-            return False
-        self.panel.mapping_path.setText(f"loaded {path}")
-        return True
+        return self._mapping_file(self.panel.mapping_table.load, path, "loaded")
 
     def save_mapping(self, path: str | Path) -> bool:
+        return self._mapping_file(self.panel.mapping_table.save, path, "saved")
+
+    def _mapping_file(self, action, path: str | Path, done: str) -> bool:
         try:
-            self.panel.mapping_table.save(path)
+            action(path)
         except (UserError, OSError) as e:
             self.show_error(describe_error(e))
             return False
-        self.panel.mapping_path.setText(f"saved {path}")
+        self.panel.mapping_path.setText(f"{done} {path}")
         return True
 
     def _load_mapping_dialog(self) -> None:
