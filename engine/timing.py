@@ -29,6 +29,14 @@ class StageTimes:
         return [(k, float(v.mean()), float(np.percentile(v, 50)), float(np.percentile(v, 95)),
                  len(v)) for k, v in items]
 
+    def stats_ms(self, stage: str) -> dict[str, float]:
+        """{"n", "mean", "p95"} of one stage in milliseconds (NaN when it never ran)."""
+        with self._lock:
+            v = np.asarray(self._hist.get(stage, ()), np.float64) * 1e3
+        if not len(v):
+            return {"n": 0, "mean": float("nan"), "p95": float("nan")}
+        return {"n": len(v), "mean": float(v.mean()), "p95": float(np.percentile(v, 95))}
+
     def mean_ms(self, stage: str) -> float:
         with self._lock:
             v = self._hist.get(stage)

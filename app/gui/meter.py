@@ -8,16 +8,10 @@ preparation time per frame (its own thread). Bounded: the last ``keep`` of each.
 from __future__ import annotations
 
 import time
-from collections import deque
 
-import numpy as np
+from engine.timing import StageTimes
 
-
-def _stats(values) -> dict[str, float]:
-    a = np.asarray(values, np.float64)
-    if not len(a):
-        return {"n": 0, "mean": float("nan"), "p95": float("nan")}
-    return {"n": len(a), "mean": float(a.mean()), "p95": float(np.percentile(a, 95))}
+_KINDS = ("redraw", "draw", "paint", "curves", "prepare")
 
 
 class RedrawMeter:
@@ -26,12 +20,9 @@ class RedrawMeter:
         self.reset()
 
     def reset(self) -> None:
-        k = self.keep
-        self.redraw_ms: deque[float] = deque(maxlen=k)  # take + show + the paint after it
-        self.draw_ms: deque[float] = deque(maxlen=k)  # take + show only
-        self.paint_ms: deque[float] = deque(maxlen=k)  # every UpdateRequest
-        self.curves_ms: deque[float] = deque(maxlen=k)  # curve refresh (setData), no paint
-        self.prepare_ms: deque[float] = deque(maxlen=k)  # presenter thread, per frame shown
+        # redraw: take + show + the paint after it; draw: take + show only; paint: every
+        # UpdateRequest; curves: curve refresh (setData), no paint; prepare: presenter thread
+        self.times = StageTimes(window=self.keep)
         self.drawn = 0
         self.busy_ms = 0.0  # all of the above that ran on the GUI thread
         self.t0 = time.perf_counter()
@@ -39,21 +30,21 @@ class RedrawMeter:
 
     def drew(self, ms: float, prepare_ms: float | None = None) -> None:
         self.drawn += 1
-        self.draw_ms.append(ms)
+        self.times.add("draw", ms / 1e3)
         self.busy_ms += ms
         if prepare_ms is not None:
-            self.prepare_ms.append(prepare_ms)
+            self.times.add("prepare", prepare_ms / 1e3)
         self._pending = ms if self._pending is None else self._pending + ms
 
     def curves(self, ms: float) -> None:
-        self.curves_ms.append(ms)
+        self.times.add("curves", ms / 1e3)
         self.busy_ms += ms
 
     def painted(self, ms: float) -> None:
-        self.paint_ms.append(ms)
+        self.times.add("paint", ms / 1e3)
         self.busy_ms += ms
         if self._pending is not None:
-            self.redraw_ms.append(self._pending + ms)
+            self.times.add("redraw", (self._pending + ms) / 1e3)
             self._pending = None
 
     def summary(self) -> dict:
@@ -61,6 +52,4 @@ class RedrawMeter:
         return {"seconds": wall, "drawn": self.drawn,
                 "drawn_fps": self.drawn / wall if wall > 0 else 0.0,
                 "gui_busy": self.busy_ms / 1e3 / wall if wall > 0 else 0.0,
-                "redraw_ms": _stats(self.redraw_ms), "draw_ms": _stats(self.draw_ms),
-                "paint_ms": _stats(self.paint_ms), "curves_ms": _stats(self.curves_ms),
-                "prepare_ms": _stats(self.prepare_ms)}
+                **{f"{k}_ms": self.times.stats_ms(k) for k in _KINDS}}
