@@ -57,6 +57,6 @@ def test_sketch_map_moves_rest_shapes_and_scales_motion():
 def test_sketch_map_round_trips_through_npz(tmp_path, face):
     pts, cut = face
     lm = to_patch(pts, cut.transforms)[None]
-    m = SketchMap.fit(lm, lm + 1)
+    m = SketchMap.fit(lm, 1.5 * lm + 1)  # a scale other than 1, so losing it would show
     again = SketchMap.load(m.save(tmp_path / "sketch.npz"))
     np.testing.assert_array_equal(sketches(lm[0], m), sketches(lm[0], again))
