@@ -11,6 +11,14 @@ their displacement from the performer's own rest shape, scaled per patch, is add
 the character's rest shape. Both rest shapes are medians over the unlabelled training
 frames, so this needs no labels; it is what makes a performer's small eye and the
 character's large one draw the same "half closed".
+
+A scale is not enough for the ranges: MediaPipe closes a real blinking eye's landmarks
+only about a third of the way while the character's lids meet, and a real smile lifts
+the mouth corners less. So a few measures (each lid opening, the inner-lip gap, each
+corner's lift) are then matched by quantiles: the performer's k-th percentile is drawn as
+the character's k-th percentile, moving the points along the character's own motion for
+that measure. This assumes only that the two unlabelled takes show their expressions
+about as often.
 """
 from __future__ import annotations
 
@@ -22,6 +30,7 @@ import cv2
 import numpy as np
 
 from engine.apem import PATCH_NAMES, PATCH_SIZE
+from engine.world import topology as T
 
 _SHIFT = 4  # sub-pixel line endpoints: cv2 fixed point with 4 fractional bits
 _GROUPS = ("FACEMESH_LIPS", "FACEMESH_LEFT_EYE", "FACEMESH_RIGHT_EYE", "FACEMESH_LEFT_IRIS",
@@ -48,13 +57,43 @@ def to_patch(landmarks: np.ndarray, transforms: dict[str, np.ndarray] | np.ndarr
     return (np.einsum("nd,kcd->knc", p, t[:, :, :2]) + t[:, None, :, 2]).astype(np.float32)
 
 
+# Measures whose range is matched by quantiles, in groups of (measures, points moved).
+# A measure is mean(b) - mean(a) along one axis (0 = x, 1 = y, down), in patch pixels.
+_UPPER_MID = (T.LIP_UPPER_MID_OUTER, T.LIP_UPPER_MID_INNER)  # barely moves with the jaw
+_LIPS = tuple(sorted(set(T.LIP_OUTER_UPPER + T.LIP_OUTER_LOWER + T.LIP_INNER_UPPER
+                         + T.LIP_INNER_LOWER)))
+RANGE_GROUPS: dict[str, tuple[tuple[tuple[tuple[int, ...], tuple[int, ...], int], ...],
+                              tuple[int, ...]]] = {
+    "eye_l": (((T.EYE_UPPER_L[2:7], T.EYE_LOWER_L[2:7], 1),),  # lid opening
+              tuple(sorted(set(T.EYE_UPPER_L + T.EYE_LOWER_L)))),
+    "eye_r": (((T.EYE_UPPER_R[2:7], T.EYE_LOWER_R[2:7], 1),),
+              tuple(sorted(set(T.EYE_UPPER_R + T.EYE_LOWER_R)))),
+    "lip": (((T.LIP_INNER_UPPER[4:7], T.LIP_INNER_LOWER[4:7], 1),  # inner-lip gap
+             ((T.MOUTH_CORNER_L,), _UPPER_MID, 1),  # corner lifts, from the upper lip
+             ((T.MOUTH_CORNER_R,), _UPPER_MID, 1)), _LIPS),
+}
+MEASURES = tuple(m for ms, _ in RANGE_GROUPS.values() for m in ms)
+# Percentiles matched; dense in the low tail, where the blinks are.
+LEVELS = np.concatenate([[0.0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8], np.linspace(10, 92, 10),
+                         [94, 95, 96, 97, 98, 98.5, 99, 99.5, 100]])
+
+
+def measures(pts: np.ndarray) -> np.ndarray:
+    """(..., 478, 2) points -> (..., len(MEASURES))."""
+    return np.stack([pts[..., list(b), ax].mean(-1) - pts[..., list(a), ax].mean(-1)
+                     for a, b, ax in MEASURES], axis=-1)
+
+
 @dataclass
 class SketchMap:
-    """Per patch: points -> dst + scale * (points - src), in patch pixels."""
+    """Per patch: points -> dst + scale * (points - src), in patch pixels; then each eye
+    ``MEASURES`` value is moved to its matched quantile along ``range_dir``."""
 
     src: np.ndarray  # (3,478,2) performer rest shape
     dst: np.ndarray  # (3,478,2) character rest shape
     scale: np.ndarray  # (3,2) per patch and axis
+    range_q: np.ndarray | None = None  # (3,J,2,L) measure percentiles: performer, character
+    range_dir: np.ndarray | None = None  # (3,J,478,2) character points per unit of measure
 
     @classmethod
     def fit(cls, performer: np.ndarray, character: np.ndarray) -> SketchMap:
@@ -67,21 +106,66 @@ class SketchMap:
             if len(inside) > 3:  # contour spread of the two rest shapes, per axis
                 scale[k] = dst[k, inside].std(axis=0) / np.maximum(
                     src[k, inside].std(axis=0), 1e-3)
-        return cls(src.astype(np.float32), dst.astype(np.float32), scale)
+        m = cls(src.astype(np.float32), dst.astype(np.float32), scale)
+        m.range_q, m.range_dir = _fit_ranges(m.linear(performer), np.asarray(character))
+        return m
+
+    def linear(self, pts: np.ndarray) -> np.ndarray:
+        """(...,3,478,2) performer points -> character geometry, rest shape and scale only."""
+        return self.dst + self.scale[:, None, :] * (pts - self.src)
 
     def apply(self, pts: np.ndarray) -> np.ndarray:
         """(3,478,2) patch-space performer points -> character geometry."""
-        return self.dst + self.scale[:, None, :] * (pts - self.src)
+        out = self.linear(pts)
+        if self.range_q is None:
+            return out
+        g = measures(out)  # (3,J)
+        want = np.array([[np.interp(g[k, j], *self.range_q[k, j]) for j in range(g.shape[1])]
+                         for k in range(g.shape[0])])
+        return out + np.einsum("kj,kjnc->knc", want - g, self.range_dir).astype(np.float32)
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
-        np.savez(path, src=self.src, dst=self.dst, scale=self.scale)
+        extra = {} if self.range_q is None else {"range_q": self.range_q,
+                                                   "range_dir": self.range_dir}
+        np.savez(path, src=self.src, dst=self.dst, scale=self.scale, **extra)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> SketchMap:
         with np.load(path) as z:
-            return cls(z["src"], z["dst"], z["scale"])
+            opt = {k: z[k] for k in ("range_q", "range_dir") if k in z.files}
+            return cls(z["src"], z["dst"], z["scale"], **opt)
+
+
+def _fit_ranges(perf: np.ndarray, char: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Quantile tables and motion directions from (N,3,478,2) performer points already in
+    character geometry and (M,3,478,2) character points.
+
+    A group's directions are the least-squares fit of its points on all its measures at
+    once, so moving along one measure's direction leaves the group's other measures as
+    they are. A measure that does not vary in either identity is left alone."""
+    gp, gc = measures(perf), measures(char)  # (N,3,J), (M,3,J)
+    n_patch, n_meas = gp.shape[1:]
+    q = np.zeros((n_patch, n_meas, 2, len(LEVELS)), np.float32)
+    d = np.zeros((n_patch, n_meas) + char.shape[-2:], np.float32)
+    ramp = np.arange(len(LEVELS)) * 1e-4  # strictly increasing, for np.interp
+    for k in range(n_patch):
+        q[k, :, 0] = np.percentile(gp[:, k], LEVELS, axis=0).T + ramp
+        q[k, :, 1] = np.percentile(gc[:, k], LEVELS, axis=0).T
+        j0 = 0
+        for ms, moved in RANGE_GROUPS.values():
+            js = np.arange(j0, j0 + len(ms))
+            j0 += len(ms)
+            x = gc[:, k, js] - gc[:, k, js].mean(0)
+            live = (x.std(0) > 1e-3) & (np.ptp(gp[:, k, js], axis=0) > 1e-3)
+            q[k, js[~live], 1] = q[k, js[~live], 0]  # identity
+            if not live.any():
+                continue
+            pts = char[:, k, list(moved)].reshape(len(x), -1)
+            coef = np.linalg.lstsq(x[:, live], pts - pts.mean(0), rcond=None)[0]
+            d[k, js[live][:, None], list(moved)] = coef.reshape(live.sum(), len(moved), 2)
+    return q, d
 
 
 def draw_sketch(pts: np.ndarray, size: int = PATCH_SIZE) -> np.ndarray:

@@ -60,3 +60,47 @@ def test_sketch_map_round_trips_through_npz(tmp_path, face):
     m = SketchMap.fit(lm, 1.5 * lm + 1)  # a scale other than 1, so losing it would show
     again = SketchMap.load(m.save(tmp_path / "sketch.npz"))
     np.testing.assert_array_equal(sketches(lm[0], m), sketches(lm[0], again))
+
+
+def _blinking(base: np.ndarray, closure: np.ndarray, travel: float) -> np.ndarray:
+    """(N,3,478,2) frames of ``base`` whose left upper lid drops ``travel * closure`` px."""
+    from engine.world import topology as T
+
+    frames = np.repeat(base[None], len(closure), axis=0).astype(np.float32)
+    frames[:, :, list(T.EYE_UPPER_L[1:-1]), 1] += travel * closure[:, None, None]
+    return frames
+
+
+def test_range_matching_closes_an_under_tracked_blink(face, tmp_path):
+    """The performer's lids travel a third of the character's (as MediaPipe tracks a real
+    blink); after the map, the performer's fullest blink draws the character's."""
+    from engine.sketch import RANGE_GROUPS, measures
+
+    pts, cut = face
+    base = to_patch(pts, cut.transforms)
+    rng = np.random.default_rng(1)
+    closure = np.where(rng.random(3000) < 0.05, rng.uniform(0.8, 1.0, 3000),
+                       rng.uniform(0.0, 0.2, 3000))
+    char = _blinking(base, closure, 12.0)
+    perf = _blinking(base, rng.permutation(closure), 4.0)  # same habits, other frames
+    m = SketchMap.fit(perf, char)
+    eye = 0  # the left lid opening: the first measure of the first group
+    assert list(RANGE_GROUPS)[0] == "eye_l"
+    lip_measures = slice(2, None)  # after the two eyes' openings
+    k = PATCH_NAMES.index("eye_l")
+    full = measures(m.apply(_blinking(base, np.array([1.0]), 4.0)[0]))[k, eye]
+    rest = measures(m.apply(base))[k, eye]
+    want_full = measures(_blinking(base, np.array([1.0]), 12.0)[0])[k, eye]
+    want_rest = measures(base)[k, eye]
+    assert abs(full - want_full) < 0.6, (full, want_full)
+    assert abs(rest - want_rest) < 0.6, (rest, want_rest)
+    # Only the lid that moves is moved: the lip measures stay put.
+    lip = PATCH_NAMES.index("lip")
+    moved = m.apply(_blinking(base, np.array([1.0]), 4.0)[0])
+    np.testing.assert_allclose(measures(moved)[lip, lip_measures],
+                               measures(base)[lip, lip_measures], atol=1e-3)
+    # Without range matching (the linear map alone) the blink stays a third closed.
+    lin = measures(m.linear(_blinking(base, np.array([1.0]), 4.0)[0]))[k, eye]
+    assert lin - want_full > 5.0
+    again = SketchMap.load(m.save(tmp_path / "sketch.npz"))
+    np.testing.assert_allclose(again.apply(base), m.apply(base))
