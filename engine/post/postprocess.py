@@ -8,8 +8,9 @@
 
 Face lost (``process(None, t)``): the last weights are held for ``hold_s``, then eased to
 neutral (zeros before mapping; the calibration already made the user's rest pose zero) over
-``ease_s`` with a smoothstep. When the face returns, the filter restarts from the eased value,
-so there is no jump.
+``ease_s`` with a smoothstep. When the face returns, the filter restarts from the eased value
+and the output blends from it to the filtered weights over ``return_s`` (the mouth's filter
+passes fast motion, so without the blend a re-found face would pop in one frame).
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class PostConfig:
     blink_link: bool = False
     hold_s: float = 0.25
     ease_s: float = 0.5
+    return_s: float = 0.2  # blend-in when a lost face is found again
     calibrate_s: float = 0.0  # > 0: calibrate on the first face frames for this long
     calibrate_frames: int | None = None  # or for this many face frames
     calibration_file: str | Path | None = None  # offsets saved by NeutralCalibration.save
@@ -96,6 +98,7 @@ class PostProcessor:
         self._current: np.ndarray | None = None  # last value before mapping
         self._t: float | None = None
         self._lost_since: float | None = None
+        self._back: tuple[float, np.ndarray] | None = None  # (time, pose) a lost face returned
         self._lost_from: np.ndarray | None = None
 
     def start_calibration(self, seconds: float | None = 2.0, frames: int | None = None) -> None:
@@ -130,7 +133,7 @@ class PostProcessor:
     def reset(self) -> None:
         self.filter.reset()
         self.state = "waiting"
-        self._current = self._t = self._lost_since = self._lost_from = None
+        self._current = self._t = self._lost_since = self._lost_from = self._back = None
 
     def process(self, x: np.ndarray | None, t: float) -> np.ndarray:
         """One frame: weights (or coefficients, with ``decode``) or None for "no face"."""
@@ -148,8 +151,16 @@ class PostProcessor:
             w[self._blinks] = w[self._blinks].mean()
         if self._lost_since is not None and self._current is not None:
             self.filter.reset(self._current, self._t)  # resume from the eased pose: no jump
+            self._back = (t, self._current.copy())
         self._lost_since = self._lost_from = None
         y = self.filter(w, t).astype(np.float32)
+        if self._back is not None:
+            t_back, pose = self._back
+            s = (t - t_back) / self.config.return_s if self.config.return_s > 0 else 1.0
+            if s >= 1.0:
+                self._back = None
+            else:
+                y = pose + _smoothstep(s) * (y - pose)
         self._current, self._t, self.state = y, t, "tracking"
         return self.mapping.apply(y)
 
