@@ -85,7 +85,7 @@ def test_range_matching_closes_an_under_tracked_blink(face, tmp_path):
     perf = _blinking(base, rng.permutation(closure), 4.0)  # same habits, other frames
     m = SketchMap.fit(perf, char)
     eye = 0  # the left lid opening: the first measure of the first group
-    assert list(RANGE_GROUPS)[0] == "eye_l"
+    assert next(iter(RANGE_GROUPS)) == "eye_l"
     lip_measures = slice(2, None)  # after the two eyes' openings
     k = PATCH_NAMES.index("eye_l")
     full = measures(m.apply(_blinking(base, np.array([1.0]), 4.0)[0]))[k, eye]
