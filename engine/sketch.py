@@ -13,10 +13,10 @@ frames, so this needs no labels; it is what makes a performer's small eye and th
 character's large one draw the same "half closed".
 
 A scale is not enough for the openings: MediaPipe closes a real blinking eye's landmarks
-only about a third of the way while the character's lids meet. So three measures (each
+only about a third of the way while the character's lids meet. So three openings (each
 lid opening and the inner-lip gap) are then matched by quantiles: the performer's k-th
 percentile is drawn as the character's k-th percentile, moving the points along the
-character's own motion for that measure. This assumes only that the two unlabelled takes
+character's own motion for that opening. This assumes only that the two unlabelled takes
 show their expressions about as often.
 """
 from __future__ import annotations
@@ -56,43 +56,38 @@ def to_patch(landmarks: np.ndarray, transforms: dict[str, np.ndarray] | np.ndarr
     return (np.einsum("nd,kcd->knc", p, t[:, :, :2]) + t[:, None, :, 2]).astype(np.float32)
 
 
-# Measures whose range is matched by quantiles, in groups of (measures, points moved).
-# A measure is mean(b) - mean(a) along one axis (0 = x, 1 = y, down), in patch pixels.
-_LIPS = tuple(sorted(set(T.LIP_OUTER_UPPER + T.LIP_OUTER_LOWER + T.LIP_INNER_UPPER
-                         + T.LIP_INNER_LOWER)))
-RANGE_GROUPS: dict[str, tuple[tuple[tuple[tuple[int, ...], tuple[int, ...], int], ...],
-                              tuple[int, ...]]] = {
-    "eye_l": (((T.EYE_UPPER_L[2:7], T.EYE_LOWER_L[2:7], 1),),  # lid opening
-              tuple(sorted(set(T.EYE_UPPER_L + T.EYE_LOWER_L)))),
-    "eye_r": (((T.EYE_UPPER_R[2:7], T.EYE_LOWER_R[2:7], 1),),
-              tuple(sorted(set(T.EYE_UPPER_R + T.EYE_LOWER_R)))),
-    "lip": (((T.LIP_INNER_UPPER[4:7], T.LIP_INNER_LOWER[4:7], 1),), _LIPS),  # inner-lip gap
-}
-# Mouth-corner lifts were tried too: they helped grace_hopper's smiles (r 0.88 -> 0.96) but
-# MediaPipe's corner lift barely follows the astronaut's smile (r 0.1), so matching it
-# amplified noise and the unseen identity's smiles fell from r 0.90 to 0.41.
-MEASURES = tuple(m for ms, _ in RANGE_GROUPS.values() for m in ms)
+# Openings matched by quantiles: (upper contour points, lower contour points, points moved).
+# An opening is the mean height of the lower points minus that of the upper ones, in patch
+# pixels (y down). Mouth-corner lifts were tried too: they helped grace_hopper's smiles
+# (r 0.88 -> 0.96) but MediaPipe's corner lift barely follows the astronaut's smile (r 0.1),
+# so matching it amplified noise and the unseen identity's smiles fell from r 0.90 to 0.41.
+OPENINGS = tuple((np.array(up), np.array(lo), np.array(sorted(set(moved)))) for up, lo, moved in (
+    (T.EYE_UPPER_L[2:7], T.EYE_LOWER_L[2:7], T.EYE_UPPER_L + T.EYE_LOWER_L),  # left lids
+    (T.EYE_UPPER_R[2:7], T.EYE_LOWER_R[2:7], T.EYE_UPPER_R + T.EYE_LOWER_R),  # right lids
+    (T.LIP_INNER_UPPER[4:7], T.LIP_INNER_LOWER[4:7],  # inner-lip gap, moving the lips
+     T.LIP_OUTER_UPPER + T.LIP_OUTER_LOWER + T.LIP_INNER_UPPER + T.LIP_INNER_LOWER),
+))
 # Percentiles matched; dense in the low tail, where the blinks are.
 LEVELS = np.concatenate([[0.0, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8], np.linspace(10, 92, 10),
                          [94, 95, 96, 97, 98, 98.5, 99, 99.5, 100]])
 
 
-def measures(pts: np.ndarray) -> np.ndarray:
-    """(..., 478, 2) points -> (..., len(MEASURES))."""
-    return np.stack([pts[..., list(b), ax].mean(-1) - pts[..., list(a), ax].mean(-1)
-                     for a, b, ax in MEASURES], axis=-1)
+def openings(pts: np.ndarray) -> np.ndarray:
+    """(..., 478, 2) points -> (..., len(OPENINGS))."""
+    return np.stack([pts[..., lo, 1].mean(-1) - pts[..., up, 1].mean(-1)
+                     for up, lo, _ in OPENINGS], axis=-1)
 
 
 @dataclass
 class SketchMap:
-    """Per patch: points -> dst + scale * (points - src), in patch pixels; then each eye
-    ``MEASURES`` value is moved to its matched quantile along ``range_dir``."""
+    """Per patch: points -> dst + scale * (points - src), in patch pixels; then each of
+    ``OPENINGS`` is moved to its matched quantile along ``range_dir``."""
 
     src: np.ndarray  # (3,478,2) performer rest shape
     dst: np.ndarray  # (3,478,2) character rest shape
     scale: np.ndarray  # (3,2) per patch and axis
-    range_q: np.ndarray | None = None  # (3,J,2,L) measure percentiles: performer, character
-    range_dir: np.ndarray | None = None  # (3,J,478,2) character points per unit of measure
+    range_q: np.ndarray | None = None  # (3,J,2,L) opening percentiles: performer, character
+    range_dir: np.ndarray | None = None  # (3,J,478,2) character points per pixel of opening
 
     @classmethod
     def fit(cls, performer: np.ndarray, character: np.ndarray) -> SketchMap:
@@ -118,7 +113,7 @@ class SketchMap:
         out = self.linear(pts)
         if self.range_q is None:
             return out
-        g = measures(out)  # (3,J)
+        g = openings(out)  # (3,J)
         want = np.array([[np.interp(g[k, j], *self.range_q[k, j]) for j in range(g.shape[1])]
                          for k in range(g.shape[0])])
         return out + np.einsum("kj,kjnc->knc", want - g, self.range_dir).astype(np.float32)
@@ -139,31 +134,20 @@ class SketchMap:
 
 def _fit_ranges(perf: np.ndarray, char: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Quantile tables and motion directions from (N,3,478,2) performer points already in
-    character geometry and (M,3,478,2) character points.
-
-    A group's directions are the least-squares fit of its points on all its measures at
-    once, so moving along one measure's direction leaves the group's other measures as
-    they are. A measure that does not vary in either identity is left alone."""
-    gp, gc = measures(perf), measures(char)  # (N,3,J), (M,3,J)
-    n_patch, n_meas = gp.shape[1:]
-    q = np.zeros((n_patch, n_meas, 2, len(LEVELS)), np.float32)
-    d = np.zeros((n_patch, n_meas) + char.shape[-2:], np.float32)
-    ramp = np.arange(len(LEVELS)) * 1e-4  # strictly increasing, for np.interp
-    for k in range(n_patch):
-        q[k, :, 0] = np.percentile(gp[:, k], LEVELS, axis=0).T + ramp
-        q[k, :, 1] = np.percentile(gc[:, k], LEVELS, axis=0).T
-        j0 = 0
-        for ms, moved in RANGE_GROUPS.values():
-            js = np.arange(j0, j0 + len(ms))
-            j0 += len(ms)
-            x = gc[:, k, js] - gc[:, k, js].mean(0)
-            live = (x.std(0) > 1e-3) & (np.ptp(gp[:, k, js], axis=0) > 1e-3)
-            q[k, js[~live], 1] = q[k, js[~live], 0]  # identity
-            if not live.any():
-                continue
-            pts = char[:, k, list(moved)].reshape(len(x), -1)
-            coef = np.linalg.lstsq(x[:, live], pts - pts.mean(0), rcond=None)[0]
-            d[k, js[live][:, None], list(moved)] = coef.reshape(live.sum(), len(moved), 2)
+    character geometry and (M,3,478,2) character points. An opening's direction is the
+    least-squares slope of its moved points on it over the character's frames; one that
+    does not vary in both identities gets none, so it is left alone."""
+    gp, gc = openings(perf), openings(char)  # (N,3,J), (M,3,J)
+    q = np.stack([np.percentile(gp, LEVELS, axis=0), np.percentile(gc, LEVELS, axis=0)])
+    q = q.transpose(2, 3, 0, 1).astype(np.float32)  # (3,J,2,L)
+    q[:, :, 0] += np.arange(len(LEVELS)) * 1e-4  # strictly increasing, for np.interp
+    d = np.zeros(q.shape[:2] + char.shape[-2:], np.float32)
+    for k in range(q.shape[0]):
+        for j, (_, _, moved) in enumerate(OPENINGS):
+            x = gc[:, k, j] - gc[:, k, j].mean()
+            if x.std() > 1e-3 and np.ptp(gp[:, k, j]) > 1e-3:
+                pts = char[:, k, moved]
+                d[k, j, moved] = np.einsum("m,mpc->pc", x, pts - pts.mean(0)) / (x @ x)
     return q, d
 
 

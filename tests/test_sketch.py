@@ -63,18 +63,21 @@ def test_sketch_map_round_trips_through_npz(tmp_path, face):
 
 
 def _blinking(base: np.ndarray, closure: np.ndarray, travel: float) -> np.ndarray:
-    """(N,3,478,2) frames of ``base`` whose left upper lid drops ``travel * closure`` px."""
+    """(N,3,478,2) frames of ``base`` whose left upper lid drops ``travel * closure`` px and
+    whose left brow follows it a third of the way."""
     from engine.world import topology as T
 
     frames = np.repeat(base[None], len(closure), axis=0).astype(np.float32)
     frames[:, :, list(T.EYE_UPPER_L[1:-1]), 1] += travel * closure[:, None, None]
+    frames[:, :, list(T.BROW_L), 1] += travel / 3 * closure[:, None, None]
     return frames
 
 
 def test_range_matching_closes_an_under_tracked_blink(face, tmp_path):
     """The performer's lids travel a third of the character's (as MediaPipe tracks a real
     blink); after the map, the performer's fullest blink draws the character's."""
-    from engine.sketch import RANGE_GROUPS, measures
+    from engine.sketch import openings
+    from engine.world import topology as T
 
     pts, cut = face
     base = to_patch(pts, cut.transforms)
@@ -84,23 +87,21 @@ def test_range_matching_closes_an_under_tracked_blink(face, tmp_path):
     char = _blinking(base, closure, 12.0)
     perf = _blinking(base, rng.permutation(closure), 4.0)  # same habits, other frames
     m = SketchMap.fit(perf, char)
-    eye = 0  # the left lid opening: the first measure of the first group
-    assert next(iter(RANGE_GROUPS)) == "eye_l"
-    lip_measures = slice(2, None)  # after the two eyes' openings
+    eye = 0  # OPENINGS[0]: the left lids
     k = PATCH_NAMES.index("eye_l")
-    full = measures(m.apply(_blinking(base, np.array([1.0]), 4.0)[0]))[k, eye]
-    rest = measures(m.apply(base))[k, eye]
-    want_full = measures(_blinking(base, np.array([1.0]), 12.0)[0])[k, eye]
-    want_rest = measures(base)[k, eye]
+    blink = _blinking(base, np.array([1.0]), 4.0)[0]
+    full = openings(m.apply(blink))[k, eye]
+    rest = openings(m.apply(base))[k, eye]
+    want_full = openings(_blinking(base, np.array([1.0]), 12.0)[0])[k, eye]
+    want_rest = openings(base)[k, eye]
     assert abs(full - want_full) < 0.6, (full, want_full)
     assert abs(rest - want_rest) < 0.6, (rest, want_rest)
-    # Only the lid that moves is moved: the lip measures stay put.
-    lip = PATCH_NAMES.index("lip")
-    moved = m.apply(_blinking(base, np.array([1.0]), 4.0)[0])
-    np.testing.assert_allclose(measures(moved)[lip, lip_measures],
-                               measures(base)[lip, lip_measures], atol=1e-3)
+    # Only the lid contour is moved: the brow, though it moves with the character's blinks,
+    # is left where the linear map puts it.
+    brow = list(T.BROW_L)
+    np.testing.assert_allclose(m.apply(blink)[:, brow], m.linear(blink)[:, brow], atol=1e-4)
     # Without range matching (the linear map alone) the blink stays a third closed.
-    lin = measures(m.linear(_blinking(base, np.array([1.0]), 4.0)[0]))[k, eye]
+    lin = openings(m.linear(blink))[k, eye]
     assert lin - want_full > 5.0
     again = SketchMap.load(m.save(tmp_path / "sketch.npz"))
     np.testing.assert_allclose(again.apply(base), m.apply(base))
