@@ -272,6 +272,7 @@ class HeuristicMethod:
     """The ``heuristic`` method (engine/methods.py): landmarks in, control weights out."""
 
     name = "heuristic"
+    landmarker = "facemesh"
 
     def __init__(self, models: str | Path | None = None, backend: str = "auto", options=None,
                  times: StageTimes | None = None, *, calibration: str | Path | None = None,

@@ -21,6 +21,7 @@ METHODS: dict[str, str] = {
     "lprr": "engine.retarget:Retargeter",
     "heuristic": "engine.heuristic:HeuristicMethod",
     "f2f": "engine.f2f.method:F2FMethod",
+    "mediapipe": "engine.mediapipe_method:MediaPipeMethod",
 }
 
 
@@ -28,6 +29,9 @@ class Method(Protocol):
     name: str
     controls: list[str]
     times: StageTimes
+    # The front end's landmarker (engine.retarget.FrontEnd): "facemesh" unless the method
+    # reads MediaPipe's blendshapes ("tasks"). Methods without the attribute get facemesh.
+    landmarker: str
 
     @property
     def backend_name(self) -> str: ...

@@ -47,7 +47,8 @@ class Pipeline:
         self.on_result = on_result
         self.cfg = config or PipelineConfig()
         self.times = times or retargeter.times
-        self.front = FrontEnd(static=static, times=self.times)
+        self.front = FrontEnd(static=static, times=self.times,
+                              landmarker=getattr(retargeter, "landmarker", "facemesh"))
         self._q_in: queue.Queue = queue.Queue(self.cfg.queue_size)
         self._q_mid: queue.Queue = queue.Queue(self.cfg.queue_size)
         self._stop = threading.Event()
@@ -149,7 +150,8 @@ class Pipeline:
                 return
             index, t, frame, t_in = item
             pts, patches = self.front(frame, t)
-            res = FrameResult(index, t, frame if self.cfg.keep_frames else None, pts, patches)
+            res = FrameResult(index, t, frame if self.cfg.keep_frames else None, pts, patches,
+                              blendshapes=self.front.blendshapes if pts is not None else None)
             res.extra["t_in"] = t_in
             if not self._put(self._q_mid, res):
                 return

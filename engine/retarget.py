@@ -40,6 +40,7 @@ class FrameResult:
     landmarks: np.ndarray | None = None
     patches: Patches | None = None
     reenacted: dict[str, np.ndarray] | None = None  # name -> uint8 BGR
+    blendshapes: np.ndarray | None = None  # MediaPipe's 52 scores (engine.face_tasks order)
     raw_weights: np.ndarray | None = None  # PCA-decoded, before post-processing
     weights: np.ndarray | None = None  # after post-processing
     extra: dict = field(default_factory=dict)
@@ -53,6 +54,7 @@ class Retargeter:
     """The lprr method: an exported model folder on one backend; RM and WEM batched."""
 
     name = "lprr"
+    landmarker = "facemesh"
 
     def __init__(self, models: str | Path, backend: str = "auto",
                  options: BackendOptions | None = None, times: StageTimes | None = None,
@@ -132,21 +134,40 @@ class Retargeter:
 
 
 class FrontEnd:
-    """Landmarks + APEM, stateful for video (tracking mode and patch stabilisation)."""
+    """Landmarks + APEM, stateful for video (tracking mode and patch stabilisation).
 
-    def __init__(self, static: bool = False, times: StageTimes | None = None):
-        from engine.landmarks import FaceLandmarker
+    ``landmarker``: "facemesh" (the legacy FaceMesh solution, landmarks only, the fastest) or
+    "tasks" (MediaPipe's FaceLandmarker, which also scores 52 blendshapes; see
+    engine/face_tasks.py). A method says which it needs (``Method.landmarker``)."""
 
-        self.landmarker = FaceLandmarker(static=static)
+    def __init__(self, static: bool = False, times: StageTimes | None = None,
+                 landmarker: str = "facemesh"):
+        if landmarker == "tasks":
+            from engine.face_tasks import TaskLandmarker
+
+            self.landmarker = TaskLandmarker(static=static)
+        elif landmarker == "facemesh":
+            from engine.landmarks import FaceLandmarker
+
+            self.landmarker = FaceLandmarker(static=static)
+        else:
+            raise ValueError(f"unknown landmarker {landmarker!r} (facemesh or tasks)")
+        self.kind = landmarker
         self.apem = Apem(stabilize=not static)
         self.times = times or StageTimes()
 
     def __call__(self, frame: np.ndarray, t: float) -> tuple[np.ndarray | None, Patches | None]:
         with self.times.time("landmarks"):
-            pts = self.landmarker.detect(frame)
+            pts = (self.landmarker.detect(frame, t) if self.kind == "tasks"
+                   else self.landmarker.detect(frame))
         with self.times.time("apem"):
             patches = self.apem(frame, pts, t)
         return pts, patches
+
+    @property
+    def blendshapes(self) -> np.ndarray | None:
+        """The last face's blendshape scores (tasks landmarker only), else None."""
+        return getattr(self.landmarker, "last_blendshapes", None)
 
     def close(self) -> None:
         self.landmarker.close()

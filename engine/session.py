@@ -28,14 +28,24 @@ def capture_frames(cap: Capture) -> Iterator[tuple[int, float, np.ndarray]]:
         raise UserError(f"capture failed: {cap.error}")
 
 
-def open_source(source: str | Path, mirror: bool = False, drop: bool = True) -> Capture:
-    """``puppet:PHOTO`` is the demo world's performer puppet as a live source."""
+def open_source(source: str | Path, mirror: bool = False, drop: bool | None = True
+                ) -> Capture:
+    """``puppet:PHOTO`` is the demo world's performer puppet as a live source.
+
+    ``drop=None`` decides by the source: cameras and endless generators (the puppet) keep
+    only the newest frame; files and folders deliver every frame."""
     text = str(source)
     if text.startswith("puppet:"):
         from engine.world.live_puppet import puppet_source
 
-        return Capture(puppet_source(text.split(":", 1)[1]), mirror=mirror, drop=drop)
-    return Capture(text, mirror=mirror, drop=drop)
+        src = puppet_source(text.split(":", 1)[1])
+    else:
+        from engine.capture import open_source as open_frames
+
+        src = open_frames(text)
+    if drop is None:
+        drop = src.live or len(src) == 0
+    return Capture(src, mirror=mirror, drop=drop)
 
 
 def run_to_end(rt: Method, cap: Capture, post: Callable | None = None,
@@ -70,6 +80,7 @@ class DemoSession:
     out: Path = Path("out/demo")
     osc: str | None = None
     protocol: str = "native"
+    method: str = "lprr"  # engine/methods.py
     results: list[FrameResult] = field(default_factory=list)
 
     def run(self, preview: bool = True) -> str:
@@ -80,7 +91,7 @@ class DemoSession:
         cap = open_source(self.source, drop=False)
         sinks = [make_sink(self.protocol, self.osc)] if self.osc else []
         times = StageTimes()
-        rt = create_method("lprr", self.models, self.backend, times=times)
+        rt = create_method(self.method, self.models, self.backend, times=times)
         try:
             rt.warmup()  # one-off session costs stay out of the numbers
             fps = cap.source.fps or 30.0
@@ -94,8 +105,8 @@ class DemoSession:
         finally:
             rt.close()
         n = pipe.frames_out
-        lines = [f"lprr demo: {n} frames ({pipe.faces} with a face) from {self.source.name} "
-                 f"on {rt.backend_name}", "", times.format_table(), "",
+        lines = [f"lprr demo: {n} frames ({pipe.faces} with a face) from {self.source.name}, "
+                 f"{rt.describe()}", "", times.format_table(), "",
                  f"sustained: {n / wall:.1f} fps over {wall:.2f} s (headless, every frame)",
                  f"weights:   {self.out / 'weights.csv'}"]
         if preview:
@@ -133,8 +144,10 @@ class LiveOptions:
     calibrate_s: float = 0.0
     mapping: Path | None = None
     duration_s: float | None = None  # stop after this long (None: until the source ends)
+    realtime: bool = False  # files too are paced like a camera and drop frames when behind
     method: str = "lprr"
     calibration: Path | None = None  # landmark methods: an unlabelled take starting neutral
+    smoothing: str = "default"  # engine.post.one_euro.SMOOTHING_PRESETS
 
 
 def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None) -> str:
@@ -145,14 +158,15 @@ def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None) -> s
 
     times = StageTimes()
     # Check everything a user can get wrong before any thread starts.
-    cap = open_source(opt.source, mirror=opt.mirror, drop=True)
+    cap = open_source(opt.source, mirror=opt.mirror, drop=True if opt.realtime else None)
     sinks = [make_sink(opt.protocol, opt.osc)] if opt.osc else []
     extra = {"calibration": opt.calibration} if opt.calibration is not None else {}
     rt = create_method(opt.method, opt.models, opt.backend, times=times, **extra)
+    rt.warmup()  # before the first frame is read, so a file's first frames are not lost
     cap.start()
     if opt.record:
         sinks.append(Recorder(opt.record, fps=cap.source.fps or 30.0))
-    cfg = PostConfig(mapping=opt.mapping) if opt.mapping else PostConfig()
+    cfg = PostConfig(mapping=opt.mapping, smoothing=opt.smoothing)
     post = PostProcessor(cfg, names=rt.controls)
     if opt.calibrate_s > 0:
         post.start_calibration(seconds=opt.calibrate_s)

@@ -6,12 +6,19 @@ import sys
 from pathlib import Path
 
 from engine.paths import DEFAULT_MODELS
+from engine.post.one_euro import SMOOTHING_PRESETS
+
+METHOD_HELP = ("retargeting method: lprr (the trained models, default), mediapipe "
+               "(MediaPipe's own blendshape scores, no training), f2f (training-free expression "
+               "fitting and deformation transfer), heuristic (landmark rules)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="live retargeting, headless, streaming OSC",
                        description="Runs a webcam (index), a video file, an image folder or "
-                       "puppet:PHOTO through the models and streams the weights.")
+                       "puppet:PHOTO through the models and streams the weights. Files and "
+                       "folders are processed frame by frame (none dropped) unless "
+                       "--realtime; cameras keep the newest frame.")
     p.add_argument("--source", default="0", help="camera index, file, folder or puppet:PHOTO")
     p.add_argument("--models", type=Path, default=DEFAULT_MODELS)
     p.add_argument("--backend", default="auto",
@@ -23,11 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibrate", type=float, default=0.0, metavar="SECONDS",
                    help="capture a neutral face for this long at the start")
     p.add_argument("--mapping", type=Path, default=None, help="per-control mapping TOML")
+    p.add_argument("--smoothing", default="default", choices=list(SMOOTHING_PRESETS),
+                   help="One Euro smoothing preset (off: the method's raw output)")
     p.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
-    p.add_argument("--method", default="lprr",
-                   help="retargeting method: lprr (the trained models, default), f2f "
-                        "(training-free expression fitting and deformation transfer), "
-                        "heuristic (landmark rules)")
+    p.add_argument("--realtime", action="store_true",
+                   help="play a file or folder like a camera: paced at its fps, dropping "
+                        "frames when behind (default: every frame of a file is processed)")
+    p.add_argument("--method", default="lprr", help=METHOD_HELP)
     p.add_argument("--calibration", type=Path, default=None, metavar="TAKE",
                    help="landmark methods (f2f): an unlabelled video or take of the performer "
                         "that starts with a neutral face (e.g. a ROM take); without it the "
@@ -42,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
                       osc=args.osc, protocol=args.protocol, record=args.record,
                       mirror=args.mirror, calibrate_s=args.calibrate, mapping=args.mapping,
                       duration_s=args.duration, method=args.method,
-                      calibration=args.calibration)
+                      calibration=args.calibration, smoothing=args.smoothing,
+                      realtime=args.realtime)
 
     def status(line: str) -> None:
         sys.stderr.write("\r" + line)

@@ -55,6 +55,7 @@ class F2FMethod:
     """
 
     name = "f2f"
+    landmarker = "facemesh"
     max_gap_s = 0.5  # frames further apart than this start tracking afresh
 
     def __init__(self, models=None, backend: str = "auto", options=None,

@@ -1,0 +1,133 @@
+"""MediaPipe FaceLandmarker (the tasks API): 478 landmarks plus Google's 52 blendshape scores.
+
+The model file, ``face_landmarker.task`` (Apache-2.0, Google), is not inside the mediapipe
+wheel; it is vendored under ``assets/mediapipe/`` (see the NOTICE there) and its sha256 is
+checked before it is loaded. It runs here offline with mediapipe 0.10.21.
+
+``TaskLandmarker.detect`` has the same contract as ``engine.landmarks.FaceLandmarker``
+(pixels, z scaled like x, None for no face), so the rest of the front end (APEM) does not
+care which one found the face; the blendshapes of the last face are kept in
+``last_blendshapes``. Its categories are ``_neutral`` plus 51 ARKit names (no tongueOut).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import UserError
+from engine.landmarks import LandmarkerConfig, _native_stderr_silenced
+from engine.paths import ASSETS
+
+log = logging.getLogger(__name__)
+
+TASK_MODEL = ASSETS / "mediapipe" / "face_landmarker.task"
+TASK_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
+
+# The 52 categories, in the order the blendshape model emits them.
+BLENDSHAPE_NAMES: tuple[str, ...] = (
+    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft",
+    "browOuterUpRight", "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft",
+    "eyeBlinkRight", "eyeLookDownLeft", "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight",
+    "eyeLookOutLeft", "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft",
+    "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen",
+    "jawRight", "mouthClose", "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft",
+    "mouthFrownRight", "mouthFunnel", "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight",
+    "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthRight", "mouthRollLower",
+    "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight",
+    "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+    "noseSneerLeft", "noseSneerRight",
+)
+_verified: set[Path] = set()
+
+
+def task_model_path(path: str | Path | None = None) -> Path:
+    """The vendored (or a given) ``.task`` file, its sha256 checked once per process."""
+    p = Path(path) if path is not None else TASK_MODEL
+    if not p.is_file():
+        raise UserError(f"MediaPipe face landmarker model not found: {p}")
+    if p.resolve() in _verified:
+        return p
+    if path is None:  # a user's own .task file may be another release: trust it
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        if digest != TASK_SHA256:
+            raise UserError(f"{p}: sha256 {digest[:12]}... is not the vendored model's "
+                            f"({TASK_SHA256[:12]}...); restore it from the repository")
+    _verified.add(p.resolve())
+    return p
+
+
+class TaskLandmarker:
+    """FaceLandmarker in VIDEO mode (tracking) or IMAGE mode (``static``), one face."""
+
+    def __init__(self, config: LandmarkerConfig | None = None, *, static: bool | None = None,
+                 blendshapes: bool = True, model: str | Path | None = None):
+        from mediapipe.tasks.python import BaseOptions, vision  # heavy, deferred
+
+        self.config = config or LandmarkerConfig()
+        if static is not None:
+            self.config.static_image_mode = static
+        mode = (vision.RunningMode.IMAGE if self.config.static_image_mode
+                else vision.RunningMode.VIDEO)
+        opts = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(task_model_path(model))),
+            running_mode=mode, num_faces=1,
+            min_face_detection_confidence=self.config.min_detection_confidence,
+            min_face_presence_confidence=self.config.min_tracking_confidence,
+            min_tracking_confidence=self.config.min_tracking_confidence,
+            output_face_blendshapes=blendshapes)
+        with _native_stderr_silenced():
+            self._lm = vision.FaceLandmarker.create_from_options(opts)
+        self._video = mode == vision.RunningMode.VIDEO
+        self._first = True
+        self._last_ms = -1
+        self._order: np.ndarray | None = None
+        self.last_num_faces = 0
+        self.last_blendshapes: np.ndarray | None = None  # (52,) in BLENDSHAPE_NAMES order
+
+    def detect(self, frame_bgr: np.ndarray, t: float | None = None) -> np.ndarray | None:
+        """(478, 3) float32 landmarks in pixels, or None; ``t`` (seconds) orders video frames."""
+        import mediapipe as mp
+
+        if frame_bgr is None or frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3:
+            raise ValueError("expected an HxWx3 BGR uint8 image")
+        h, w = frame_bgr.shape[:2]
+        img = mp.Image(image_format=mp.ImageFormat.SRGB,
+                       data=np.ascontiguousarray(frame_bgr[:, :, ::-1]))
+        with _native_stderr_silenced() if self._first else contextlib.nullcontext():
+            if self._video:
+                # VIDEO mode needs strictly increasing timestamps (ms); a source whose clock
+                # repeats or has no clock still advances by 1 ms a frame.
+                ms = int(round(t * 1000.0)) if t is not None else self._last_ms + 33
+                ms = max(ms, self._last_ms + 1)
+                self._last_ms = ms
+                res = self._lm.detect_for_video(img, ms)
+            else:
+                res = self._lm.detect(img)
+        self._first = False
+        self.last_num_faces = len(res.face_landmarks)
+        if not res.face_landmarks:
+            self.last_blendshapes = None
+            return None
+        self.last_blendshapes = None
+        if res.face_blendshapes:
+            cats = res.face_blendshapes[0]
+            if self._order is None:  # by name, in case a model file orders them otherwise
+                got = [c.category_name for c in cats]
+                self._order = np.array([got.index(n) for n in BLENDSHAPE_NAMES])
+            self.last_blendshapes = np.array([c.score for c in cats], np.float32)[self._order]
+        return np.array([(p.x * w, p.y * h, p.z * w) for p in res.face_landmarks[0]],
+                        dtype=np.float32)
+
+    def close(self) -> None:
+        self._lm.close()
+
+    def __enter__(self) -> TaskLandmarker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+

@@ -1,0 +1,83 @@
+"""The ``mediapipe`` method: Google's own FaceLandmarker blendshape scores, read by name.
+
+This is what webcam VTuber tools give their users, so it is both a useful mode (no
+training, any face) and the baseline the learned path must beat. The front end runs the
+tasks landmarker (engine/face_tasks.py) instead of FaceMesh; its 478 landmarks still feed
+APEM, so the patches, the GUI and every sink work as for the other methods. The scores go
+through the same post-processing (calibration, smoothing, mapping) as every method.
+
+Controls are matched by ARKit name. ``rename`` (rig control -> MediaPipe category) serves a
+rig whose names differ; a control with no category is left at 0 and named once in the log.
+MediaPipe's Left/Right are the subject's own, as in ARKit and in lprr (checked on one-eyed
+puppet blinks and smiles in tests/test_mediapipe_method.py).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from engine.controls import CONTROL_NAMES
+from engine.errors import UserError
+from engine.face_tasks import BLENDSHAPE_NAMES
+from engine.retarget import FrameResult
+from engine.timing import StageTimes
+
+log = logging.getLogger(__name__)
+
+
+def blendshape_index(controls: list[str], rename: Mapping[str, str] | None = None
+                     ) -> tuple[np.ndarray, list[str]]:
+    """For each control, the index of its category in ``BLENDSHAPE_NAMES`` (-1: none), and
+    the controls without one."""
+    rename = dict(rename or {})
+    unknown = [c for c in rename.values() if c not in BLENDSHAPE_NAMES]
+    if unknown:
+        raise UserError(f"mediapipe: no blendshape named {', '.join(map(repr, unknown))}; "
+                        f"MediaPipe's are {', '.join(BLENDSHAPE_NAMES[1:])}")
+    idx = [BLENDSHAPE_NAMES.index(rename.get(c, c)) if rename.get(c, c) in BLENDSHAPE_NAMES
+           else -1 for c in controls]
+    return np.array(idx), [c for c, i in zip(controls, idx) if i < 0]
+
+
+class MediaPipeMethod:
+    """MediaPipe's blendshape scores as rig weights (engine/methods.py interface)."""
+
+    name = "mediapipe"
+    landmarker = "tasks"
+
+    def __init__(self, models: str | Path | None = None, backend: str = "auto", options=None,
+                 times: StageTimes | None = None, *, controls: list[str] | None = None,
+                 rename: Mapping[str, str] | None = None, **_extra):
+        self.controls = list(controls or CONTROL_NAMES)
+        self.times = times or StageTimes()
+        self._index, missing = blendshape_index(self.controls, rename)
+        if missing:
+            log.warning("mediapipe: no blendshape for %s (left at 0)", ", ".join(missing))
+        self._has = self._index >= 0
+
+    @property
+    def backend_name(self) -> str:
+        return "mediapipe"
+
+    def describe(self) -> str:
+        return "MediaPipe FaceLandmarker blendshapes (no training, no neutral)"
+
+    def warmup(self) -> None:
+        pass
+
+    def weights(self, blendshapes: np.ndarray) -> np.ndarray:
+        """(52,) scores in ``BLENDSHAPE_NAMES`` order -> (C,) weights in ``controls`` order."""
+        w = np.zeros(len(self.controls), np.float32)
+        w[self._has] = np.asarray(blendshapes, np.float32)[self._index[self._has]]
+        return w
+
+    def infer_frames(self, batch: list[FrameResult]) -> None:
+        for r in batch:
+            if r.blendshapes is not None:
+                r.raw_weights = self.weights(r.blendshapes)
+
+    def close(self) -> None:
+        pass
