@@ -7,14 +7,18 @@ post-processing as ``lprr run``), so the numbers are those of live use.
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import logging
 import math
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from engine.controls import CONTROL_NAMES, REGIONS
@@ -61,28 +65,72 @@ class Prediction:
 def run_method(take: Take, spec: MethodSpec, backend: str = "ort-cpu",
                smoothing: str = "default") -> Prediction:
     """One method over every frame of ``take`` (no drops), through the live pipeline."""
+    return predict(take.frames_path, spec, backend, smoothing)
+
+
+def predict(source, spec: MethodSpec, backend: str = "ort-cpu", smoothing: str = "default",
+            neutral: Sequence[np.ndarray] = ()) -> Prediction:
+    """One method over every frame of ``source`` (a path or a capture source; no drops),
+    through the live pipeline.
+
+    ``neutral``: frames of a neutral face played first, the method's one chance at a
+    neutral. The post-processing calibrates on them (as ``lprr run --calibrate`` does), and
+    a method that takes a ``calibration`` clip gets them as that clip too. Their results
+    are not returned."""
     from engine.methods import create_method
     from engine.post.postprocess import PostConfig, PostProcessor
 
     t0 = time.perf_counter()
-    rt = create_method(spec.method, spec.models, backend, **spec.extra)
+    extra = dict(spec.extra)
+    with contextlib.ExitStack() as stack:
+        if len(neutral) and _takes_calibration(spec.method):
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lprr-n-")))
+            for i, f in enumerate(neutral):
+                cv2.imwrite(str(folder / f"{i:04d}.png"), f)
+            extra["calibration"] = folder
+        rt = create_method(spec.method, spec.models, backend, **extra)
     try:
         rt.warmup()
         setup = time.perf_counter() - t0
-        post = PostProcessor(PostConfig(smoothing=smoothing), names=rt.controls)
-        results = []
-        cap = open_source(take.frames_path, drop=False)
+        post = PostProcessor(PostConfig(smoothing=smoothing,
+                                        calibrate_frames=len(neutral) or None),
+                             names=rt.controls)
+        results: list = []
+        cap = open_source(_with_prefix(source, neutral), drop=False)
         _, wall = run_to_end(rt, cap, post.process, on_result=results.append,
                              keep_frames=False)
         describe = rt.describe()
     finally:
         rt.close()
-    if not results:
-        raise UserError(f"{take.path}: no frames were read")
     results.sort(key=lambda r: r.index)
+    results = results[len(neutral):]
+    if not results:
+        raise UserError(f"{source}: no frames were read")
     return Prediction(spec.name, spec.method, list(rt.controls),
                       np.stack([r.weights for r in results]).astype(np.float32),
                       np.array([r.face for r in results]), setup, wall, describe)
+
+
+def _takes_calibration(method: str) -> bool:
+    import importlib
+    import inspect
+
+    from engine.methods import METHODS
+
+    module, cls = METHODS[method].split(":")
+    sig = inspect.signature(getattr(importlib.import_module(module), cls))
+    return "calibration" in sig.parameters
+
+
+def _with_prefix(source, prefix: Sequence[np.ndarray]):
+    """``source`` with ``prefix`` frames played before it (a capture source either way)."""
+    from engine.capture import GeneratorSource, open_source as open_frames
+
+    if not len(prefix):
+        return source
+    src = open_frames(source)
+    return GeneratorSource(lambda: itertools.chain(prefix, iter(src)), src.fps or 30.0,
+                           name=src.name, length=len(src) + len(prefix) if len(src) else 0)
 
 
 def truth_for(take: Take, names: Sequence[str], frames: int) -> np.ndarray:

@@ -28,21 +28,21 @@ def capture_frames(cap: Capture) -> Iterator[tuple[int, float, np.ndarray]]:
         raise UserError(f"capture failed: {cap.error}")
 
 
-def open_source(source: str | Path, mirror: bool = False, drop: bool | None = True
-                ) -> Capture:
-    """``puppet:PHOTO`` is the demo world's performer puppet as a live source.
+def open_source(source, mirror: bool = False, drop: bool | None = True) -> Capture:
+    """A camera index, file, folder, capture source, or ``puppet:PHOTO`` (the demo world's
+    performer puppet as a live source).
 
     ``drop=None`` decides by the source: cameras and endless generators (the puppet) keep
     only the newest frame; files and folders deliver every frame."""
+    from engine.capture import open_source as open_frames
+
     text = str(source)
-    if text.startswith("puppet:"):
+    if isinstance(source, (str, Path)) and text.startswith("puppet:"):
         from engine.world.live_puppet import puppet_source
 
         src = puppet_source(text.split(":", 1)[1])
     else:
-        from engine.capture import open_source as open_frames
-
-        src = open_frames(text)
+        src = open_frames(text if isinstance(source, Path) else source)
     if drop is None:
         drop = src.live or len(src) == 0
     return Capture(src, mirror=mirror, drop=drop)

@@ -15,7 +15,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "weights: MAE, Pearson r and jitter per control, region and overall, "
                        "and blink events. Writes scores.json, accuracy.md, curves.png and "
                        "the predicted weights with --out.")
-    p.add_argument("--take", required=True, type=Path, help="take folder with weights.csv")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--take", type=Path, help="take folder with weights.csv (synthetic)")
+    src.add_argument("--labels", type=Path, nargs="+", metavar="LABELS.toml",
+                     help="real clips labelled by eye (e.g. assets/realfaces/*.toml): score "
+                          "detection AUC, blink events, leak on neutral, landmark geometry r "
+                          "and still jitter")
+    p.add_argument("--clips", type=Path, action="append", default=[], metavar="DIR",
+                   help="folder holding the labelled clips, if not beside the label files "
+                        "(repeatable)")
+    p.add_argument("--neutral", default="both", choices=["none", "neutral", "both"],
+                   help="labelled clips: play the labelled neutral stretch first (neutral), "
+                        "not (none) or score both conditions (default)")
     p.add_argument("--method", action="append", default=None, metavar="NAME[,NAME]",
                    help="method(s) to compare, repeatable or comma-separated; 'all' = every "
                         "registered method (default: lprr)")
@@ -54,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from engine.errors import UserError
     from engine.evaluate import MethodSpec, evaluate_methods, markdown_report, write_report
 
+    if args.labels:
+        return run_labelled(args)
     if not args.take.is_dir():
         raise UserError(f"no such take folder: {args.take}")
     if args.calibration is not None and not args.calibration.exists():
@@ -67,4 +80,21 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         paths = write_report(rep, args.out)
         print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def run_labelled(args: argparse.Namespace) -> int:
+    from engine.evaluate import MethodSpec
+    from engine.evaluate_real import CONDITIONS, evaluate_labelled, markdown, write
+
+    extra = {"calibration": args.calibration} if args.calibration else {}
+    specs = [MethodSpec(m, args.models, extra=dict(extra)) for m in method_names(args.method)]
+    conditions = CONDITIONS if args.neutral == "both" else (args.neutral,)
+    results = evaluate_labelled(args.labels, specs, conditions, args.backend, args.smoothing,
+                                args.clips, progress=lambda msg: print(msg, flush=True))
+    print()
+    print(markdown(results))
+    if args.out:
+        paths = write(results, args.out)
+        print("wrote " + ", ".join(str(p) for p in paths))
     return 0
