@@ -22,10 +22,24 @@ A label file is TOML; every label is a list of ``[start, end)`` frame spans::
     uncertain = [[38, 40]]            # frames left out of every score (transitions, blur)
 
 A frame with a face that no span of a label covers is a negative for that label.
+
+A set of photos is labelled per photo; each is shown for ``repeat`` frames, one after the
+other, and the first ``settle`` frames after each cut are left out (smoothing settles)::
+
+    kind = "stills"
+    fps = 30
+    repeat = 20
+    settle = 5
+    description = "..."
+
+    [[photo]]
+    clip = "package:skimage/data/astronaut.png"   # a file inside an installed package
+    labels = ["smile"]
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import importlib.util
 import sys
 from collections.abc import Sequence
@@ -70,6 +84,7 @@ class ClipLabels:
     description: str = ""
     path: Path | None = None  # the label file it was read from
     repeat: int = 1  # a still photo shown for ``frames`` frames (``repeat = frames``)
+    stills: list[str] = field(default_factory=list)  # a photo set: each shown ``repeat``
 
     @classmethod
     def load(cls, path: str | Path) -> ClipLabels:
@@ -80,6 +95,8 @@ class ClipLabels:
             raise UserError(f"no such label file: {path}") from None
         except tomllib.TOMLDecodeError as e:
             raise UserError(f"{path}: not a valid TOML label file ({e})") from None
+        if raw.get("kind") == "stills":
+            return cls._load_stills(raw, path)
         try:
             frames = int(raw["frames"])
             spans = {}
@@ -98,6 +115,48 @@ class ClipLabels:
         except (KeyError, TypeError, ValueError) as e:
             raise UserError(f"{path}: malformed label file ({e})") from None
 
+    @classmethod
+    def _load_stills(cls, raw: dict, path: Path) -> ClipLabels:
+        try:
+            rep, settle = int(raw["repeat"]), int(raw.get("settle", 0))
+            photos = raw["photo"]
+            spans: dict[str, list[tuple[int, int]]] = {"face": [], "uncertain": []}
+            for k, ph in enumerate(photos):
+                a = k * rep
+                spans["face"].append((a, a + rep))
+                if settle:
+                    spans["uncertain"].append((a, a + settle))
+                for name in ph.get("labels", []):
+                    if name not in LABELS:
+                        raise UserError(f"{path}: unknown label {name!r}; labels are "
+                                        f"{', '.join(LABELS)}")
+                    spans.setdefault(name, []).append((a, a + rep))
+            return cls("+".join(str(ph["clip"]) for ph in photos), rep * len(photos),
+                       float(raw["fps"]), spans, None, str(raw.get("description", "")),
+                       path, rep, [str(ph["clip"]) for ph in photos])
+        except (KeyError, TypeError, ValueError) as e:
+            raise UserError(f"{path}: malformed stills label file ({e})") from None
+
+    def save(self, path: str | Path) -> Path:
+        """Write a (video) label file that ``load`` reads back."""
+        path = Path(path)
+        lines = [f"clip = {json.dumps(self.clip)}"]
+        if self.sha256:
+            lines.append(f'sha256 = "{self.sha256}"')
+        lines += [f"frames = {self.frames}", f"fps = {self.fps!r}"]
+        if self.repeat > 1:
+            lines.append(f"repeat = {self.repeat}")
+        if self.description:
+            lines.append(f"description = {json.dumps(self.description)}")
+        lines += ["", "[spans]"]
+        for name in LABELS:
+            if name in self.spans:
+                spans = ", ".join(f"[{a}, {b}]" for a, b in self.spans[name])
+                lines.append(f"{name} = [{spans}]")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.path = path
+        return path
+
     def mask(self, name: str) -> np.ndarray:
         """(frames,) bool: the frames that label covers."""
         m = np.zeros(self.frames, bool)
@@ -114,21 +173,22 @@ class ClipLabels:
         return [n for n in LABELS if n != "face" and any(a <= i < b
                                                           for a, b in self.spans.get(n, ()))]
 
-    def find_clip(self, clip_dirs: Sequence[str | Path] = ()) -> Path:
+    def find_clip(self, clip_dirs: Sequence[str | Path] = (), clip: str | None = None) -> Path:
         """The labelled video or photo: beside the label file, else in one of
         ``clip_dirs``; ``package:NAME/PATH`` is a file inside an installed package. Its
         sha256 must match when the label file gives one."""
-        if self.clip.startswith("package:"):
-            pkg, _, rel = self.clip[len("package:"):].partition("/")
+        clip = clip or self.clip
+        if clip.startswith("package:"):
+            pkg, _, rel = clip[len("package:"):].partition("/")
             spec = importlib.util.find_spec(pkg)
             if spec is None or not spec.submodule_search_locations:
                 raise UserError(f"{self.path}: package {pkg} is not installed "
-                                f"(it holds {self.clip})")
+                                f"(it holds {clip})")
             dirs = [Path(d) for d in spec.submodule_search_locations]
             name = rel
         else:
             dirs = ([self.path.parent] if self.path else []) + [Path(d) for d in clip_dirs]
-            name = self.clip
+            name = clip
         for d in dirs:
             p = d / name
             if p.is_file():
@@ -136,19 +196,22 @@ class ClipLabels:
                     raise UserError(f"{p}: not the clip {self.path} labels (sha256 differs)")
                 return p
         where = ", ".join(str(d) for d in dirs) or "nowhere"
-        raise UserError(f"clip {self.clip} of {self.path} not found (looked in {where})")
+        raise UserError(f"clip {clip} of {self.path} not found (looked in {where})")
 
     def open(self, clip_dirs: Sequence[str | Path] = ()):
-        """The clip as a capture source (a photo is repeated ``repeat`` times)."""
+        """The clip as a capture source (each photo repeated ``repeat`` times)."""
         from engine.capture import GeneratorSource, open_source
 
-        path = self.find_clip(clip_dirs)
-        if self.repeat > 1:
-            import cv2
+        if not self.stills and self.repeat <= 1:
+            return open_source(self.find_clip(clip_dirs))
+        import cv2
 
-            img = cv2.imread(str(path))
+        imgs = []
+        for clip in self.stills or [self.clip]:
+            p = self.find_clip(clip_dirs, clip)
+            img = cv2.imread(str(p))
             if img is None:
-                raise UserError(f"{path}: not a readable image")
-            return GeneratorSource(lambda: (img.copy() for _ in range(self.repeat)), self.fps,
-                                   name=path.name, length=self.repeat)
-        return open_source(path)
+                raise UserError(f"{p}: not a readable image")
+            imgs.append(img)
+        return GeneratorSource(lambda: (im.copy() for im in imgs for _ in range(self.repeat)),
+                               self.fps, name=Path(self.clip).name, length=self.frames)
