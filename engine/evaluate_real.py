@@ -172,12 +172,6 @@ def summary_table(summ: dict[str, dict]) -> str:
     return "\n".join(rows)
 
 
-def ranking(summ_cond: dict[str, dict], key: str = "mean_auc") -> list[str]:
-    """Methods best first by ``key`` (the all-zeros reference is left out)."""
-    items = [(m, s[key]) for m, s in summ_cond.items() if m != REFERENCE]
-    return [m for m, _ in sorted(items, key=lambda kv: -np.nan_to_num(kv[1], nan=-1))]
-
-
 def markdown(results: Sequence[ClipResult]) -> str:
     summ = summary(results)
     lines = []
@@ -263,3 +257,36 @@ def write(results: Sequence[ClipResult], out: Path) -> list[Path]:
             if p is not None:
                 paths.append(p)
     return paths
+
+
+def kendall_tau(a: Sequence[str], b: Sequence[str]) -> float:
+    """Rank agreement of two orderings of the same items: 1 same order, -1 reversed."""
+    common = [x for x in a if x in b]
+    if len(common) < 2:
+        return math.nan
+    pa = {x: i for i, x in enumerate(x for x in a if x in common)}
+    pb = {x: i for i, x in enumerate(x for x in b if x in common)}
+    pairs = [(x, y) for i, x in enumerate(common) for y in common[i + 1:]]
+    s = sum(np.sign(pa[x] - pa[y]) * np.sign(pb[x] - pb[y]) for x, y in pairs)
+    return float(s / len(pairs))
+
+
+RANK_MEASURES: dict[str, tuple[str, bool]] = {  # summary key, higher is better
+    "mean AUC": ("mean_auc", True),
+    "blink F1": ("blink_f1", True),
+    "leak on neutral": ("leak", False),
+}
+
+
+def rank_by(summ_cond: dict[str, dict], measure: str) -> list[str]:
+    key, higher = RANK_MEASURES[measure]
+    items = []
+    for m, s in summ_cond.items():
+        if m == REFERENCE:
+            continue
+        v = s.get(key, math.nan)
+        if key == "blink_f1":
+            r, p = s["blink_recall"], s["blink_precision"]
+            v = 2 * r * p / (r + p) if np.isfinite(r) and np.isfinite(p) and r + p > 0 else 0.0
+        items.append((m, v if higher else -v))
+    return [m for m, _ in sorted(items, key=lambda kv: -np.nan_to_num(kv[1], nan=-9))]

@@ -101,7 +101,7 @@ class TaskLandmarker:
             if self._video:
                 # VIDEO mode needs strictly increasing timestamps (ms); a source whose clock
                 # repeats or has no clock still advances by 1 ms a frame.
-                ms = int(round(t * 1000.0)) if t is not None else self._last_ms + 33
+                ms = round(t * 1000.0) if t is not None else self._last_ms + 33
                 ms = max(ms, self._last_ms + 1)
                 self._last_ms = ms
                 res = self._lm.detect_for_video(img, ms)

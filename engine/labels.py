@@ -35,12 +35,13 @@ other, and the first ``settle`` frames after each cut are left out (smoothing se
     [[photo]]
     clip = "package:skimage/data/astronaut.png"   # a file inside an installed package
     labels = ["smile"]
+    crop = [0, 0, 512, 512]                       # optional: x, y, width, height
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import importlib.util
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ class ClipLabels:
     path: Path | None = None  # the label file it was read from
     repeat: int = 1  # a still photo shown for ``frames`` frames (``repeat = frames``)
     stills: list[str] = field(default_factory=list)  # a photo set: each shown ``repeat``
+    crops: list[tuple[int, int, int, int] | None] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: str | Path) -> ClipLabels:
@@ -131,9 +133,13 @@ class ClipLabels:
                         raise UserError(f"{path}: unknown label {name!r}; labels are "
                                         f"{', '.join(LABELS)}")
                     spans.setdefault(name, []).append((a, a + rep))
-            return cls("+".join(str(ph["clip"]) for ph in photos), rep * len(photos),
+            crops = [tuple(int(v) for v in ph["crop"]) if "crop" in ph else None
+                     for ph in photos]
+            if any(c is not None and len(c) != 4 for c in crops):
+                raise UserError(f"{path}: a crop is [x, y, width, height]")
+            return cls(str(raw.get("name", path.stem)), rep * len(photos),
                        float(raw["fps"]), spans, None, str(raw.get("description", "")),
-                       path, rep, [str(ph["clip"]) for ph in photos])
+                       path, rep, [str(ph["clip"]) for ph in photos], crops)
         except (KeyError, TypeError, ValueError) as e:
             raise UserError(f"{path}: malformed stills label file ({e})") from None
 
@@ -207,11 +213,17 @@ class ClipLabels:
         import cv2
 
         imgs = []
-        for clip in self.stills or [self.clip]:
+        stills = self.stills or [self.clip]
+        for clip, crop in zip(stills, self.crops or [None] * len(stills)):
             p = self.find_clip(clip_dirs, clip)
             img = cv2.imread(str(p))
             if img is None:
                 raise UserError(f"{p}: not a readable image")
+            if crop is not None:
+                x, y, w, h = crop
+                img = np.ascontiguousarray(img[y:y + h, x:x + w])
+                if img.size == 0:
+                    raise UserError(f"{self.path}: crop {list(crop)} is outside {p}")
             imgs.append(img)
         return GeneratorSource(lambda: (im.copy() for im in imgs for _ in range(self.repeat)),
                                self.fps, name=Path(self.clip).name, length=self.frames)

@@ -28,9 +28,20 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine.labels import ClipLabels
-from engine.landmarks import (EYE_INNER_L, EYE_INNER_R, EYE_OUTER_L, EYE_OUTER_R,
-                              LID_LO_L, LID_LO_R, LID_UP_L, LID_UP_R, LIP_INNER_LO,
-                              LIP_INNER_UP, MOUTH_CORNER_L, MOUTH_CORNER_R)
+from engine.landmarks import (
+    EYE_INNER_L,
+    EYE_INNER_R,
+    EYE_OUTER_L,
+    EYE_OUTER_R,
+    LID_LO_L,
+    LID_LO_R,
+    LID_UP_L,
+    LID_UP_R,
+    LIP_INNER_LO,
+    LIP_INNER_UP,
+    MOUTH_CORNER_L,
+    MOUTH_CORNER_R,
+)
 from engine.metrics import EVENT_THRESHOLD, events, jitter, match_events, pearson
 
 NAN = float("nan")
@@ -65,7 +76,10 @@ def geometry(landmarks: Sequence[np.ndarray | None]) -> dict[str, np.ndarray]:
         if lm is None:
             continue
         p = np.asarray(lm, np.float64)[:, :2]
-        d = lambda a, b: float(np.linalg.norm(p[a] - p[b]))  # noqa: E731
+
+        def d(a: int, b: int, p: np.ndarray = p) -> float:
+            return float(np.linalg.norm(p[a] - p[b]))
+
         eye_l, eye_r = d(EYE_OUTER_L, EYE_INNER_L), d(EYE_OUTER_R, EYE_INNER_R)
         iod = float(np.linalg.norm(p[[EYE_OUTER_L, EYE_INNER_L]].mean(0)
                                    - p[[EYE_OUTER_R, EYE_INNER_R]].mean(0)))
@@ -120,7 +134,7 @@ def score_labelled(pred: np.ndarray, names: Sequence[str], labels: ClipLabels,
         if control not in names:
             continue
         x = np.where(scored, pred[:, list(names).index(control)], 0.0)
-        ev_p = [e for e in events(x, EVENT_THRESHOLD)]
+        ev_p = events(x, EVENT_THRESHOLD)
         ev_t = events(labels.mask(lab) & scored, 0.5)
         hits = len(match_events(ev_p, ev_t))
         rec = hits / len(ev_t) if ev_t else NAN
@@ -174,7 +188,8 @@ def labels_from_truth(truth: np.ndarray, names: Sequence[str], fps: float,
     def spans(mask: np.ndarray) -> list[tuple[int, int]]:
         return events(mask.astype(float), 0.5)
 
-    strong = lambda *cs: np.max([col[c] for c in cs], 0) >= 0.3  # noqa: E731
+    def strong(*cs: str) -> np.ndarray:
+        return np.max([col[c] for c in cs], 0) >= 0.3
     neutral = truth.max(1) < 0.05
     s = {"face": [(0, len(truth))],
          "eye_closed_left": spans(col["eyeBlinkLeft"] >= 0.5),

@@ -2,6 +2,7 @@
 
     python scripts/label_sheet.py CLIP --out sheet.png [--labels LABELS.toml]
         [--region face|eyes|mouth] [--start 0] [--end N] [--step 1] [--cols 12]
+    python scripts/label_sheet.py LABELS.toml --out sheet.png [--clips DIR]  # its own clip
 
 Every frame (or every ``--step``-th) becomes a tile: the face, both eyes or the mouth,
 cut around MediaPipe FaceMesh's landmarks and scaled up, with the frame number. Frames
@@ -23,10 +24,17 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.capture import open_source  # noqa: E402
-from engine.labels import LABEL_COLOURS, ClipLabels  # noqa: E402
-from engine.landmarks import (EYE_INNER_L, EYE_INNER_R, EYE_OUTER_L,  # noqa: E402
-                              EYE_OUTER_R, MOUTH_CORNER_L, MOUTH_CORNER_R, FaceLandmarker)
+from engine.capture import open_source
+from engine.labels import LABEL_COLOURS, ClipLabels
+from engine.landmarks import (
+    EYE_INNER_L,
+    EYE_INNER_R,
+    EYE_OUTER_L,
+    EYE_OUTER_R,
+    MOUTH_CORNER_L,
+    MOUTH_CORNER_R,
+    FaceLandmarker,
+)
 
 TILE = 150
 TEXT_H = 16
@@ -64,10 +72,11 @@ def region_tile(img: np.ndarray, lm: np.ndarray | None, region: str) -> np.ndarr
     return np.hstack(halves)
 
 
-def sheet(clip: str | Path, region: str = "face", labels: ClipLabels | None = None,
-          start: int = 0, end: int | None = None, step: int = 1, cols: int = 12) -> np.ndarray:
+def sheet(clip: str | Path | None, region: str = "face", labels: ClipLabels | None = None,
+          start: int = 0, end: int | None = None, step: int = 1, cols: int = 12,
+          clip_dirs: tuple[Path, ...] = ()) -> np.ndarray:
     tiles = []
-    src = open_source(Path(clip))
+    src = open_source(Path(clip)) if clip is not None else labels.open(clip_dirs)
     with FaceLandmarker(static=False) as fl:
         for i, frame in enumerate(src):
             lm = fl.detect(frame)  # every frame, so tracking behaves as on video
@@ -106,7 +115,9 @@ def sheet(clip: str | Path, region: str = "face", labels: ClipLabels | None = No
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("clip", type=Path)
+    ap.add_argument("clip", type=Path, help="a video, or a label file (its clip or photos)")
+    ap.add_argument("--clips", type=Path, action="append", default=[],
+                    help="folder holding a label file's clip")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--labels", type=Path, default=None)
     ap.add_argument("--region", choices=["face", "eyes", "mouth"], default="face")
@@ -115,8 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--step", type=int, default=1)
     ap.add_argument("--cols", type=int, default=12)
     a = ap.parse_args(argv)
+    clip = a.clip
+    if a.clip.suffix == ".toml":
+        a.labels, clip = a.clip, None
     labels = ClipLabels.load(a.labels) if a.labels else None
-    img = sheet(a.clip, a.region, labels, a.start, a.end, a.step, a.cols)
+    img = sheet(clip, a.region, labels, a.start, a.end, a.step, a.cols, tuple(a.clips))
     a.out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(a.out), img)
     print(f"wrote {a.out} ({img.shape[1]}x{img.shape[0]})")

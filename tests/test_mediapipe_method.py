@@ -103,7 +103,7 @@ def test_left_is_the_subjects_left(grace_hopper):
 
     blink_l = read("eyeBlinkLeft")
     # MediaPipe reads the puppet's painted lids as a squint more than as a blink
-    lid = lambda w, s: w[INDEX[f"eyeBlink{s}"]] + w[INDEX[f"eyeSquint{s}"]]  # noqa: E731
+    lid = lambda w, s: w[INDEX[f"eyeBlink{s}"]] + w[INDEX[f"eyeSquint{s}"]]
     assert lid(blink_l, "Left") > lid(blink_l, "Right") + 0.2
     smile_l = read("mouthSmileLeft")
     assert smile_l[INDEX["mouthSmileLeft"]] > smile_l[INDEX["mouthSmileRight"]] + 0.1

@@ -27,6 +27,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rom", action="store_true",
                    help="range-of-motion take (each control alone 0->1->0) instead of a "
                         "natural performance")
+    p.add_argument("--webcam", action="store_true",
+                   help="a natural performance after 1.5 s of a neutral face, as a webcam "
+                        "session starts (the benchmark's neutral stretch)")
     p.add_argument("--size", type=_positive, default=256, help="frame size in pixels (square)")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate written to the take")
 
@@ -76,7 +79,7 @@ def _report(res) -> None:
 def run_character(args: argparse.Namespace) -> int:
     from engine.world.synth import character_take, take_weights
 
-    gen = "rom" if args.rom else "natural"
+    gen = "rom" if args.rom else "webcam" if args.webcam else "natural"
     n = len(take_weights(gen, args.frames, args.fps, 0))
     res = character_take(args.out, args.frames, seed=args.seed, generator=gen, size=args.size,
                          fps=args.fps, jitter=args.jitter, progress=_bar("character", n))
@@ -89,7 +92,7 @@ def run_performer(args: argparse.Namespace) -> int:
 
     if not args.photo.is_file():
         raise UserError(f"photo not found: {args.photo}")
-    gen = "rom" if args.rom else "natural"
+    gen = "rom" if args.rom else "webcam" if args.webcam else "natural"
     n = len(take_weights(gen, args.frames, args.fps, 0))
     res = performer_take(args.photo, args.out, args.frames, seed=args.seed, generator=gen,
                          size=args.size, fps=args.fps, head=args.head,

@@ -300,6 +300,18 @@ def natural_sequence(n_frames: int, fps: float = 30, seed: int = 0,
     return np.clip(w, 0.0, 1.0).astype(np.float32)
 
 
+def webcam_sequence(n_frames: int, fps: float = 30, seed: int = 0, lead_s: float = 1.5,
+                    ramp_s: float = 0.5, config: NaturalConfig | None = None) -> np.ndarray:
+    """A natural performance that starts like a webcam session: ``lead_s`` seconds of a
+    neutral face (every weight 0), then the performance fades in over ``ramp_s``. Real
+    footage has such a rest stretch, and benchmarks give it to every method as its neutral;
+    the plain natural sequence is never at rest (some control is always above 0.05)."""
+    w = natural_sequence(n_frames, fps, seed, config)
+    t = np.arange(n_frames) / fps
+    env = _smoothstep((t - lead_s) / max(ramp_s, 1e-6))
+    return (w * env[:, None].astype(np.float32)).astype(np.float32)
+
+
 def rom_ramp(frames: int) -> np.ndarray:
     """(frames,) 0 -> 1 -> 0, reaching exactly 1 in the middle."""
     up = int(np.ceil(frames / 2))

@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.controls import CONTROL_NAMES
 from engine.take import TakeWriter
-from engine.world.sequences import natural_sequence, rom_sequence
+from engine.world.sequences import natural_sequence, rom_sequence, webcam_sequence
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +47,15 @@ def rom_frames_per_control(n_frames: int) -> int:
 
 
 def take_weights(generator: str, n_frames: int, fps: float, seed: int) -> np.ndarray:
-    """(N, C) weights: "natural" (seeded performance) or "rom" (each control alone)."""
+    """(N, C) weights: "natural" (seeded performance), "webcam" (the same after a neutral
+    lead-in) or "rom" (each control alone)."""
     if generator == "natural":
         return natural_sequence(n_frames, fps=fps, seed=seed)
+    if generator == "webcam":
+        return webcam_sequence(n_frames, fps=fps, seed=seed)
     if generator == "rom":
         return rom_sequence(rom_frames_per_control(n_frames))
-    raise ValueError(f"unknown generator {generator!r} (natural or rom)")
+    raise ValueError(f"unknown generator {generator!r} (natural, webcam or rom)")
 
 
 def _write(out: Path, fps: float, meta: dict, weights: np.ndarray,
