@@ -40,6 +40,7 @@ class MethodSpec:
     models: Path = DEFAULT_MODELS
     label: str | None = None  # the row's name; default: the method's
     extra: dict = field(default_factory=dict)  # e.g. {"calibration": PATH}
+    landmarker: str | None = None  # the front end's; None: what the method reads
 
     @property
     def name(self) -> str:
@@ -98,7 +99,7 @@ def predict(source, spec: MethodSpec, backend: str = "ort-cpu", smoothing: str =
         results: list = []
         cap = open_source(_with_prefix(source, neutral), drop=False)
         _, wall = run_to_end(rt, cap, post.process, on_result=results.append,
-                             keep_frames=False)
+                             keep_frames=False, landmarker=spec.landmarker)
         describe = rt.describe()
     finally:
         rt.close()

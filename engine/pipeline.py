@@ -32,6 +32,7 @@ class PipelineConfig:
     max_batch: int = 4  # frames the inference stage may take at once when it falls behind
     queue_size: int = 2
     keep_frames: bool = True  # attach the source frame to results (GUI, preview video)
+    landmarker: str | None = None  # "facemesh" | "tasks"; None: what the method reads
 
 
 class Pipeline:
@@ -48,7 +49,8 @@ class Pipeline:
         self.cfg = config or PipelineConfig()
         self.times = times or retargeter.times
         self.front = FrontEnd(static=static, times=self.times,
-                              landmarker=getattr(retargeter, "landmarker", "facemesh"))
+                              landmarker=self.cfg.landmarker
+                              or getattr(retargeter, "landmarker", "facemesh"))
         self._q_in: queue.Queue = queue.Queue(self.cfg.queue_size)
         self._q_mid: queue.Queue = queue.Queue(self.cfg.queue_size)
         self._stop = threading.Event()

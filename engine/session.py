@@ -50,14 +50,15 @@ def open_source(source, mirror: bool = False, drop: bool | None = True) -> Captu
 
 def run_to_end(rt: Method, cap: Capture, post: Callable | None = None,
                sinks: Sequence = (), on_result: Callable[[FrameResult], None] | None = None,
-               keep_frames: bool = True, times: StageTimes | None = None
-               ) -> tuple[Pipeline, float]:
+               keep_frames: bool = True, times: StageTimes | None = None,
+               landmarker: str | None = None) -> tuple[Pipeline, float]:
     """Run a finite source through the pipeline to its last frame: (pipeline, wall seconds).
 
     Raises the first error any stage hit. Capture and pipeline are stopped either way.
     """
     pipe = Pipeline(rt, capture_frames(cap.start()), post=post, sinks=sinks,
-                    on_result=on_result, config=PipelineConfig(keep_frames=keep_frames),
+                    on_result=on_result,
+                    config=PipelineConfig(keep_frames=keep_frames, landmarker=landmarker),
                     times=times)
     t0 = time.perf_counter()
     pipe.start()

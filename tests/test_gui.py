@@ -294,6 +294,21 @@ def test_method_combo_builds_the_chosen_method_and_restarts(qtbot, make_window):
     assert not win.errors, win.errors
 
 
+def test_mediapipe_method_runs_in_the_window(qtbot, make_window):
+    """The mediapipe method (tasks landmarker + Google's blendshapes) drives the window:
+    frames are drawn and its scores reach the curves."""
+    win = make_window()
+    win.panel.method_combo.setCurrentText("mediapipe")
+    assert win.session_config().method == "mediapipe"
+    _run(qtbot, win)
+    assert win.session.method == "mediapipe"
+    qtbot.waitUntil(lambda: win.display_frames > 2 and win.session.history.total > 5,
+                    timeout=15000)
+    assert not win.errors, win.errors
+    _, values = win.session.history.snapshot()
+    assert np.asarray(values).max() > 0.05  # real scores, not the zeros of no face
+
+
 def test_retrieved_mouth_is_shown_only_when_the_method_made_one(qtbot, make_window,
                                                                   grace_hopper):
     from engine.retarget import FrameResult

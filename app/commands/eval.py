@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "read); without it they calibrate on the take's first face frames")
     p.add_argument("--smoothing", default="default",
                    help="post-processing smoothing preset for every method (default, off, ...)")
+    p.add_argument("--landmarker", default=None, choices=["facemesh", "tasks"],
+                   help="front end for every method (default: what each method reads: "
+                        "FaceMesh, or MediaPipe's FaceLandmarker for mediapipe)")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for scores.json, accuracy.md, curves.png, predictions/")
     p.set_defaults(func=run)
@@ -72,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     if args.calibration is not None and not args.calibration.exists():
         raise UserError(f"no such calibration video or take: {args.calibration}")
     extra = {"calibration": args.calibration} if args.calibration else {}
-    specs = [MethodSpec(m, args.models, extra=dict(extra)) for m in method_names(args.method)]
+    specs = [MethodSpec(m, args.models, extra=dict(extra), landmarker=args.landmarker)
+             for m in method_names(args.method)]
     rep = evaluate_methods(args.take, specs, args.backend, args.smoothing,
                            progress=lambda msg: print(msg, flush=True))
     print()
@@ -88,7 +92,8 @@ def run_labelled(args: argparse.Namespace) -> int:
     from engine.evaluate_real import CONDITIONS, evaluate_labelled, markdown, write
 
     extra = {"calibration": args.calibration} if args.calibration else {}
-    specs = [MethodSpec(m, args.models, extra=dict(extra)) for m in method_names(args.method)]
+    specs = [MethodSpec(m, args.models, extra=dict(extra), landmarker=args.landmarker)
+             for m in method_names(args.method)]
     conditions = CONDITIONS if args.neutral == "both" else (args.neutral,)
     results = evaluate_labelled(args.labels, specs, conditions, args.backend, args.smoothing,
                                 args.clips, progress=lambda msg: print(msg, flush=True))
