@@ -5,6 +5,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from app.commands.wire import add_wire_options
 from engine.paths import ASSETS, DEFAULT_MODELS
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("out/demo"))
     p.add_argument("--osc", default=None, help="HOST:PORT to stream to, e.g. 127.0.0.1:9001")
     p.add_argument("--protocol", default="native", choices=["native", "vmc", "livelink"])
+    add_wire_options(p)
     p.add_argument("--no-preview", action="store_true", help="skip the preview video")
     p.set_defaults(func=run)
 
@@ -31,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from engine.session import DemoSession
 
     session = DemoSession(models=args.models, source=args.source, backend=args.backend,
-                          out=args.out, osc=args.osc, protocol=args.protocol)
+                          out=args.out, osc=args.osc, protocol=args.protocol,
+                          names=args.names, subject=args.subject)
     report = session.run(preview=not args.no_preview)
     print(report)
     return 0

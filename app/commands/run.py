@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.commands.wire import add_wire_options
 from engine.paths import DEFAULT_MODELS
 
 
@@ -18,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="auto, ort-cpu, ort-cuda, ort-tensorrt, tensorrt, torch-cpu, torch-cuda")
     p.add_argument("--osc", default=None, help="HOST:PORT (default host 127.0.0.1)")
     p.add_argument("--protocol", default="native", choices=["native", "vmc", "livelink"])
+    add_wire_options(p)
     p.add_argument("--record", type=Path, default=None, help="write weights to .csv or .jsonl")
     p.add_argument("--mirror", action="store_true")
     p.add_argument("--calibrate", type=float, default=0.0, metavar="SECONDS",
@@ -42,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
                       osc=args.osc, protocol=args.protocol, record=args.record,
                       mirror=args.mirror, calibrate_s=args.calibrate, mapping=args.mapping,
                       duration_s=args.duration, method=args.method,
-                      calibration=args.calibration)
+                      calibration=args.calibration, names=args.names,
+                      subject=args.subject)
 
     def status(line: str) -> None:
         sys.stderr.write("\r" + line)

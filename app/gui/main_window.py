@@ -318,9 +318,9 @@ class MainWindow(QMainWindow):
     def _smoothing(self, eyes: tuple, mouth: tuple) -> None:
         self.session.set_smoothing(eyes, mouth)
 
-    def _output(self, protocol: str | None, endpoint: str) -> None:
+    def _output(self, protocol: str | None, endpoint: str, names: str = "arkit") -> None:
         try:
-            self.session.set_osc(protocol, endpoint)
+            self.session.set_osc(protocol, endpoint, names)
         except (UserError, OSError) as e:
             self.show_error(f"output: {describe_error(e)}")
 
