@@ -310,7 +310,7 @@ def test_receiver_in_blender_native_and_vmc(blender_files, tmp_path):
         bp.send("quit")
         bp.expect("BYE", 20)
         assert bp.close() == 0
-        reports = [ln for ln in bp.lines if "no shape key named 'tongueOut'" in ln]
+        reports = [ln for ln in bp.lines if "no shape key for 'tongueOut'" in ln]
         assert len(reports) == 1, reports  # once, not per frame
     finally:
         bp.kill()
