@@ -334,6 +334,8 @@ def test_receiver_in_blender_with_third_party_senders(blender_files, tmp_path):
     osc4py3 and pylivelinkface (and lprr's own Live Link sink) to the add-on in Blender."""
     import socket as socketlib
 
+    for mod in ("osc4py3", "pylivelinkface", "vmcp"):
+        pytest.importorskip(mod, reason=f"{mod} is in the dev extra")
     from osc4py3 import oscbuildparse as ob
     from pylivelinkface import FaceBlendShape, PyLiveLinkFace
     from vmcp.osc.backend.osc4py3.common import TimeTag

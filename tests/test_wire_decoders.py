@@ -28,7 +28,7 @@ from engine.sinks.names import VRM0_CLIPS, WireNames, pascal
 from engine.sinks.recorder import parse_timecode, read_recording
 from engine.user_config import DEVICE_ID_FILE
 
-ob = pytest.importorskip("osc4py3.oscbuildparse")
+ob = pytest.importorskip("osc4py3.oscbuildparse", reason="osc4py3 is in the dev extra")
 CLIP = Path(__file__).resolve().parents[1] / "assets" / "demo" / "clip" / "frames.avi"
 
 
@@ -111,6 +111,7 @@ def test_osc4py3_decodes_every_vmc_datagram_of_lprr_run_pascal(tmp_path):
 
 
 def test_vmcp_reads_lprr_vmc_frames_as_events():
+    pytest.importorskip("vmcp", reason="vmcp is in the dev extra")
     from vmcp.events import (
         BlendShapeApplyEvent,
         BlendShapeEvent,
@@ -160,6 +161,7 @@ def test_vmcp_reads_lprr_vmc_frames_as_events():
 
 @pytest.mark.slow
 def test_pylivelinkface_decodes_every_packet_of_lprr_run(tmp_path):
+    pytest.importorskip("pylivelinkface", reason="pylivelinkface is in the dev extra")
     from pylivelinkface import FaceBlendShape, PyLiveLinkFace
 
     rx = UdpCollector()
