@@ -137,7 +137,7 @@ def test_calibration_changes_the_offsets(qtbot, make_window):
         off["jawOpen"], abs=1e-3)
 
 
-def test_vmc_name_style_from_the_output_controls(qtbot, make_window):
+def test_vmc_name_style_from_the_output_controls(qtbot, make_window, tmp_path):
     from pythonosc.dispatcher import Dispatcher
     from pythonosc.osc_server import ThreadingOSCUDPServer
 
@@ -157,6 +157,12 @@ def test_vmc_name_style_from_the_output_controls(qtbot, make_window):
         _run(qtbot, win)
         qtbot.waitUntil(lambda: "JawOpen" in names, timeout=5000)
         assert "EyeBlinkLeft" in names and "jawOpen" not in names
+        f = tmp_path / "m.toml"  # a mapping file's [rename] table renames on the wire
+        f.write_text('[rename]\nJawOpen = "MouthOpen"\n')
+        assert win.load_mapping(f)
+        qtbot.waitUntil(lambda: "MouthOpen" in names, timeout=5000)
+        saved = tmp_path / "saved.toml"
+        assert win.save_mapping(saved) and 'JawOpen = "MouthOpen"' in saved.read_text()
         p.protocol_combo.setCurrentIndex(p.protocol_combo.findData("livelink"))
         assert not p.names_combo.isEnabled()  # Live Link's slots are fixed ARKit names
     finally:

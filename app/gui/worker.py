@@ -258,7 +258,8 @@ class LiveSession(QObject):
         # What the user set; applied to every run, live or next.
         self.smoothing: dict[str, tuple[float, float]] | None = None
         self.mapping: dict[str, ControlMap] = {}
-        self.osc: tuple[str, str, str] | None = None  # (protocol, "HOST:PORT", name style)
+        # (protocol, "HOST:PORT", name style, rename table)
+        self.osc: tuple[str, str, str, dict[str, str]] | None = None
         self.record_path: Path | None = None
         self._poll = QTimer(self)
         self._poll.setInterval(100)
@@ -521,7 +522,8 @@ class LiveSession(QObject):
         if r is not None:
             r.cfg.mirror = mirror
 
-    def set_osc(self, protocol: str | None, endpoint: str = "", names: str = "arkit") -> str:
+    def set_osc(self, protocol: str | None, endpoint: str = "", names: str = "arkit",
+                rename: dict[str, str] | None = None) -> str:
         """Send to ``protocol`` at HOST:PORT (None: stop sending); re-created live.
 
         Raises UserError (bad host, port) and leaves the previous output in place."""
@@ -534,8 +536,9 @@ class LiveSession(QObject):
 
         run = self._run
         fps = run.cap.source.fps if run is not None and run.cap is not None else None
-        sink = create_sink(protocol, endpoint, names=names, fps=fps)  # validates now
-        self.osc = (protocol, endpoint, names)
+        rename = dict(rename or {})
+        sink = create_sink(protocol, endpoint, names=names, rename=rename, fps=fps)  # validates
+        self.osc = (protocol, endpoint, names, rename)
         desc = sink.describe()
         if run is not None:
             run.sinks.set("osc", sink)
@@ -547,8 +550,8 @@ class LiveSession(QObject):
         if self.osc is not None:
             from engine.sinks import create_sink
 
-            protocol, endpoint, names = self.osc
-            sinks.set("osc", create_sink(protocol, endpoint, names=names,
+            protocol, endpoint, names, rename = self.osc
+            sinks.set("osc", create_sink(protocol, endpoint, names=names, rename=rename,
                                          fps=cap.source.fps if cap is not None else None))
 
     def set_recording(self, path: str | Path | None) -> str:

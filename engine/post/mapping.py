@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
@@ -133,7 +134,7 @@ class WeightMapping:
             table(f"controls.{c}", m, self.regions.get(_REGION_OF.get(c, ""), self.default))
         if self.rename:
             lines.append("[rename]")
-            lines.extend(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in self.rename.items())
+            lines.extend(f"{_key(k)} = {json.dumps(v)}" for k, v in self.rename.items())
             lines.append("")
         return "\n".join(lines)
 
@@ -163,6 +164,11 @@ def _rename(d: object, where: str) -> dict[str, str]:
         raise UserError(f'{where} [rename]: expected name = "new name" lines, e.g. '
                         'jawOpen = "MouthOpen"')
     return dict(d)
+
+
+def _key(k: str) -> str:
+    """A TOML key: bare when it can be (jawOpen, Blink_L), quoted otherwise."""
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k)
 
 
 def _fmt(v: float) -> str:
