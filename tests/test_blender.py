@@ -14,6 +14,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -81,6 +82,55 @@ def test_receiver_socket_side_parses_native_and_vmc():
     finally:
         rx.stop()
     assert not rx.running
+
+
+def test_receiver_socket_side_time_tags_64k_and_livelink():
+    """Outside Blender: a bundle tagged in the future is handled at once, a 62 KB datagram
+    whole, and Live Link Face packets become frames (slots named as lprr's encoder names them)."""
+    from pythonosc.osc_bundle_builder import OscBundleBuilder
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    from engine.sinks.livelink import EAR_BLENDSHAPES
+
+    assert osc_receiver.LIVELINK_SLOTS == EAR_BLENDSHAPES  # the add-on's copy of the order
+    rx = osc_receiver.OscReceiver("127.0.0.1", 0)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        b = OscBundleBuilder(time.time() + 5.0)  # five seconds ahead
+        for k in range(1400):  # 1400 Vals of 44 bytes: about 62 KB, near the UDP maximum
+            m = OscMessageBuilder("/VMC/Ext/Blend/Val")
+            m.add_arg(f"shape{k:04d}", "s")
+            m.add_arg(k / 1000, "f")
+            b.add_content(m.build())
+        b.add_content(OscMessageBuilder("/VMC/Ext/Blend/Apply").build())
+        big = b.build().dgram
+        assert 60000 < len(big) <= 65507
+        t0 = time.monotonic()
+        tx.sendto(big, ("127.0.0.1", rx.port))
+        assert _wait(lambda: rx.pending() >= 1, 2.0)
+        assert time.monotonic() - t0 < 0.5
+        (f,) = rx.take()
+        assert len(f.values) == 1400 and f.values["shape1399"] == pytest.approx(1.399)
+
+        sink = make_sink("livelink", f"127.0.0.1:{rx.port}", subject="S1", fps=30)
+        w = np.random.default_rng(4).uniform(0, 1, len(CONTROL_NAMES)).astype(np.float32)
+        for k in range(3):
+            sink.send(w, CONTROL_NAMES, t=2.0 + k / 30, frame_index=k)
+        sink.close()
+        assert _wait(lambda: rx.pending() >= 3)
+        frames = rx.take(all_frames=True)
+        assert [fr.protocol for fr in frames] == ["livelink"] * 3
+        assert [fr.index for fr in frames] == [60, 61, 62] and frames[0].subject == "S1"
+        assert frames[1].time == pytest.approx(61 / 30)
+        got = np.array([frames[-1].values[n] for n in CONTROL_NAMES])
+        np.testing.assert_allclose(got, w, atol=1e-6)
+        assert len(frames[-1].values) == 52  # the shapes; head and eye rotations are not keys
+        tx.sendto(b"\x06garbage", ("127.0.0.1", rx.port))
+        assert _wait(lambda: rx.stats.bad == 1) and rx.running  # counted, thread carries on
+        assert rx.stats.largest == len(big)
+    finally:
+        tx.close()
+        rx.stop()
 
 
 def test_receiver_reports_a_busy_port():
