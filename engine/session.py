@@ -82,6 +82,8 @@ class DemoSession:
     osc: str | None = None
     protocol: str = "native"
     method: str = "lprr"  # engine/methods.py
+    names: str = "arkit"  # name style on the wire (engine.sinks.names)
+    subject: str | None = None  # Live Link subject (None: "lprr")
     results: list[FrameResult] = field(default_factory=list)
 
     def run(self, preview: bool = True) -> str:
@@ -90,7 +92,8 @@ class DemoSession:
         from engine.sinks.recorder import Recorder
 
         cap = open_source(self.source, drop=False)
-        sinks = [make_sink(self.protocol, self.osc)] if self.osc else []
+        sinks = [make_sink(self.protocol, self.osc, names=self.names, subject=self.subject,
+                           fps=cap.source.fps)] if self.osc else []
         times = StageTimes()
         rt = create_method(self.method, self.models, self.backend, times=times)
         try:
@@ -149,10 +152,13 @@ class LiveOptions:
     method: str = "lprr"
     calibration: Path | None = None  # landmark methods: an unlabelled take starting neutral
     smoothing: str = "default"  # engine.post.one_euro.SMOOTHING_PRESETS
+    names: str = "arkit"  # name style on the wire (engine.sinks.names), vmc and native
+    subject: str | None = None  # Live Link subject (None: "lprr")
 
 
 def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None) -> str:
     """``lprr run``: headless, every sink the options name, a one-line live status."""
+    from engine.post.mapping import load_rename
     from engine.post.postprocess import PostConfig, PostProcessor
     from engine.sinks import make_sink
     from engine.sinks.recorder import Recorder
@@ -160,7 +166,9 @@ def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None) -> s
     times = StageTimes()
     # Check everything a user can get wrong before any thread starts.
     cap = open_source(opt.source, mirror=opt.mirror, drop=True if opt.realtime else None)
-    sinks = [make_sink(opt.protocol, opt.osc)] if opt.osc else []
+    rename = load_rename(opt.mapping) if opt.mapping else None
+    sinks = [make_sink(opt.protocol, opt.osc, names=opt.names, rename=rename,
+                       subject=opt.subject, fps=cap.source.fps)] if opt.osc else []
     extra = {"calibration": opt.calibration} if opt.calibration is not None else {}
     rt = create_method(opt.method, opt.models, opt.backend, times=times, **extra)
     rt.warmup()  # before the first frame is read, so a file's first frames are not lost

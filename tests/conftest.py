@@ -17,6 +17,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _user_config_dir(tmp_path_factory):
+    """lprr's per-install settings (the Live Link device id) go to a scratch folder in tests,
+    never the user's ~/.config/lprr (subprocesses inherit it)."""
+    old = os.environ.get("LPRR_CONFIG_DIR")
+    os.environ["LPRR_CONFIG_DIR"] = str(tmp_path_factory.mktemp("user_config"))
+    yield
+    if old is None:
+        os.environ.pop("LPRR_CONFIG_DIR", None)
+    else:
+        os.environ["LPRR_CONFIG_DIR"] = old
+
+
 def grace_hopper_path() -> Path:
     import matplotlib
 

@@ -14,6 +14,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -81,6 +82,55 @@ def test_receiver_socket_side_parses_native_and_vmc():
     finally:
         rx.stop()
     assert not rx.running
+
+
+def test_receiver_socket_side_time_tags_64k_and_livelink():
+    """Outside Blender: a bundle tagged in the future is handled at once, a 62 KB datagram
+    whole, and Live Link Face packets become frames (slots named as lprr's encoder names them)."""
+    from pythonosc.osc_bundle_builder import OscBundleBuilder
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    from engine.sinks.livelink import EAR_BLENDSHAPES
+
+    assert osc_receiver.LIVELINK_SLOTS == EAR_BLENDSHAPES  # the add-on's copy of the order
+    rx = osc_receiver.OscReceiver("127.0.0.1", 0)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        b = OscBundleBuilder(time.time() + 5.0)  # five seconds ahead
+        for k in range(1400):  # 1400 Vals of 44 bytes: about 62 KB, near the UDP maximum
+            m = OscMessageBuilder("/VMC/Ext/Blend/Val")
+            m.add_arg(f"shape{k:04d}", "s")
+            m.add_arg(k / 1000, "f")
+            b.add_content(m.build())
+        b.add_content(OscMessageBuilder("/VMC/Ext/Blend/Apply").build())
+        big = b.build().dgram
+        assert 60000 < len(big) <= 65507
+        t0 = time.monotonic()
+        tx.sendto(big, ("127.0.0.1", rx.port))
+        assert _wait(lambda: rx.pending() >= 1, 2.0)
+        assert time.monotonic() - t0 < 0.5
+        (f,) = rx.take()
+        assert len(f.values) == 1400 and f.values["shape1399"] == pytest.approx(1.399)
+
+        sink = make_sink("livelink", f"127.0.0.1:{rx.port}", subject="S1", fps=30)
+        w = np.random.default_rng(4).uniform(0, 1, len(CONTROL_NAMES)).astype(np.float32)
+        for k in range(3):
+            sink.send(w, CONTROL_NAMES, t=2.0 + k / 30, frame_index=k)
+        sink.close()
+        assert _wait(lambda: rx.pending() >= 3)
+        frames = rx.take(all_frames=True)
+        assert [fr.protocol for fr in frames] == ["livelink"] * 3
+        assert [fr.index for fr in frames] == [60, 61, 62] and frames[0].subject == "S1"
+        assert frames[1].time == pytest.approx(61 / 30)
+        got = np.array([frames[-1].values[n] for n in CONTROL_NAMES])
+        np.testing.assert_allclose(got, w, atol=1e-6)
+        assert len(frames[-1].values) == 52  # the shapes; head and eye rotations are not keys
+        tx.sendto(b"\x06garbage", ("127.0.0.1", rx.port))
+        assert _wait(lambda: rx.stats.bad == 1) and rx.running  # counted, thread carries on
+        assert rx.stats.largest == len(big)
+    finally:
+        tx.close()
+        rx.stop()
 
 
 def test_receiver_reports_a_busy_port():
@@ -166,6 +216,9 @@ while time.monotonic() < end:
     if cmd.startswith("record"):
         settings.record = cmd.endswith("1")
         print("OK", cmd, flush=True)
+    elif cmd.startswith("rename"):
+        settings.rename = cmd[len("rename"):].strip()  # the panel's Rename field
+        print("OK rename", flush=True)
     elif cmd == "keys":
         act = obj.data.shape_keys.animation_data.action
         keys = {fc.data_path: [[p.co[0], p.co[1]] for p in fc.keyframe_points]
@@ -310,9 +363,114 @@ def test_receiver_in_blender_native_and_vmc(blender_files, tmp_path):
         bp.send("quit")
         bp.expect("BYE", 20)
         assert bp.close() == 0
-        reports = [ln for ln in bp.lines if "no shape key named 'tongueOut'" in ln]
+        reports = [ln for ln in bp.lines if "no shape key for 'tongueOut'" in ln]
         assert len(reports) == 1, reports  # once, not per frame
     finally:
+        bp.kill()
+
+
+def _vmcp_sender():
+    """A VMC sender nobody on this project wrote: vmcp (on osc4py3), in its event-loop mode."""
+    from vmcp.osc import OSC
+    from vmcp.osc.backend.osc4py3 import as_eventloop
+
+    return OSC(as_eventloop)
+
+
+@needs_blender
+@pytest.mark.slow
+def test_receiver_in_blender_with_third_party_senders(blender_files, tmp_path):
+    """Time tags, a 12 KB datagram, Live Link Face and names in other cases, sent by vmcp,
+    osc4py3 and pylivelinkface (and lprr's own Live Link sink) to the add-on in Blender."""
+    import socket as socketlib
+
+    for mod in ("osc4py3", "pylivelinkface", "vmcp"):
+        pytest.importorskip(mod, reason=f"{mod} is in the dev extra")
+    from osc4py3 import oscbuildparse as ob
+    from pylivelinkface import FaceBlendShape, PyLiveLinkFace
+    from vmcp.osc.backend.osc4py3.common import TimeTag
+    from vmcp.osc.typing import Message
+    from vmcp.protocol import blendshape, blendshape_apply
+    from vmcp.typing import BlendShapeKey
+
+    driver = _script(tmp_path, "driver.py", DRIVER)
+    cmd = [BLENDER, "-b", "--factory-startup", "--python-exit-code", "1", "--python",
+           str(driver), "--", str(blender_files / "addons"), str(SCRIPTS),
+           str(blender_files / "character")]
+    bp = BlenderProcess(cmd, env=_env_without_venv())
+    udp = socketlib.socket(socketlib.AF_INET, socketlib.SOCK_DGRAM)
+    try:
+        port = int(bp.expect("READY", 60))
+        key = BlendShapeKey("Keys", {n: n for n in ("EyeBlinkLeft", "JawOpen", "A")})
+        with _vmcp_sender() as osc:
+            tx = osc.create_sender("127.0.0.1", port, "lprr_test_tx").open()
+
+            def vmcp_send(values: dict[str, float], tag) -> dict[str, float]:
+                t0 = time.monotonic()
+                tx.send([Message(*blendshape(key[k], v)) for k, v in values.items()]
+                        + [Message(*blendshape_apply())], tag)
+                osc.run()
+                got = json.loads(bp.expect("APPLIED", 10))
+                got["_seconds"] = time.monotonic() - t0
+                return got
+
+            # a bundle tagged 1 s in the future is applied at once; PascalCase finds the keys
+            got = vmcp_send({"EyeBlinkLeft": 0.75, "JawOpen": 0.5},
+                            TimeTag.from_unixtime(time.time() + 1.0))
+            print(f"future-tagged bundle applied after {got['_seconds'] * 1e3:.0f} ms")
+            assert got["_seconds"] < 0.5
+            assert got["eyeBlinkLeft"] == pytest.approx(0.75) and got["jawOpen"] == 0.5
+            got = vmcp_send({"EyeBlinkLeft": 0.25}, TimeTag.from_unixtime(1000.0))  # the past
+            assert got["eyeBlinkLeft"] == pytest.approx(0.25)
+
+            # the rename table in the panel: a VRM preset clip onto a shape key
+            bp.send("rename A = jawOpen, Joy=mouthSmileLeft, broken entry")
+            bp.expect("OK rename")
+            assert vmcp_send({"A": 0.42}, TimeTag.from_unixtime(time.time()))["jawOpen"] == \
+                pytest.approx(0.42)
+
+        # one 12 KB datagram (osc4py3's encoder): stale rounds first, the frame's values last
+        w = np.random.default_rng(11).uniform(0, 1, len(CONTROL_NAMES)).astype(np.float32)
+        msgs = [ob.OSCMessage("/VMC/Ext/Blend/Val", ",sf", (n, 0.9 if r < 6 else float(v)))
+                for r in range(7) for n, v in zip(CONTROL_NAMES, w)]
+        big = ob.encode_packet(ob.OSCBundle(ob.OSC_IMMEDIATELY,
+                                            [*msgs, ob.OSCMessage("/VMC/Ext/Blend/Apply", ",",
+                                                                  ())]))
+        assert len(big) >= 12000
+        udp.sendto(big, ("127.0.0.1", port))
+        got = json.loads(bp.expect("APPLIED", 10))
+        back = np.array([got[n] for n in CONTROL_NAMES])
+        assert np.abs(back - w).max() < 1e-4  # whole: the last round, nothing cut at 8 KB
+
+        # Live Link Face, as pylivelinkface writes the iPhone app's packet
+        face = PyLiveLinkFace(name="iPhone", uuid="7A2B9B56-2E4F-4C50-8E4A-1F3C5D6E7F80", fps=60)
+        for shape, v in ((FaceBlendShape.JawOpen, 0.6), (FaceBlendShape.EyeBlinkLeft, 0.3),
+                         (FaceBlendShape.MouthSmileLeft, 0.8), (FaceBlendShape.HeadYaw, 0.5)):
+            face.set_blendshape(shape, v, no_filter=True)
+        udp.sendto(face.encode(), ("127.0.0.1", port))
+        got = json.loads(bp.expect("APPLIED", 10))
+        assert (got["jawOpen"], got["eyeBlinkLeft"], got["mouthSmileLeft"]) == pytest.approx(
+            (0.6, 0.3, 0.8))
+        assert got["mouthSmileRight"] == 0.0  # every slot is a value: unset shapes are 0
+        # ... and as lprr's own Live Link sink sends it
+        sink = make_sink("livelink", f"127.0.0.1:{port}", fps=30)
+        sink.send(w, CONTROL_NAMES, 1.0, 30)
+        sink.close()
+        got = json.loads(bp.expect("APPLIED", 10))
+        assert np.abs(np.array([got[n] for n in CONTROL_NAMES]) - w).max() < 1e-4
+
+        bp.send("status")
+        st = json.loads(bp.expect("STATUS", 10))
+        assert st["bad"] == 0 and st["largest"] == len(big) and st["protocol"] == "livelink"
+        assert {"jawForward", "tongueOut", "cheekSquintLeft"} <= set(st["missing"])
+        assert not any(n.lower() == "eyeblinkleft" for n in st["missing"])
+        bp.send("quit")
+        bp.expect("BYE", 20)
+        assert bp.close() == 0
+        assert len([ln for ln in bp.lines if "'jawForward'" in ln]) == 1  # reported once
+        assert len([ln for ln in bp.lines if "broken entry" in ln]) == 1
+    finally:
+        udp.close()
         bp.kill()
 
 

@@ -137,6 +137,39 @@ def test_calibration_changes_the_offsets(qtbot, make_window):
         off["jawOpen"], abs=1e-3)
 
 
+def test_vmc_name_style_from_the_output_controls(qtbot, make_window, tmp_path):
+    from pythonosc.dispatcher import Dispatcher
+    from pythonosc.osc_server import ThreadingOSCUDPServer
+
+    names: list[str] = []
+    d = Dispatcher()
+    d.map("/VMC/Ext/Blend/Val", lambda _addr, name, _v: names.append(name))
+    server = ThreadingOSCUDPServer(("127.0.0.1", 0), d)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        win = make_window()
+        p = win.panel
+        p.protocol_combo.setCurrentIndex(p.protocol_combo.findData("vmc"))
+        p.names_combo.setCurrentIndex(p.names_combo.findData("pascal"))
+        p.port_spin.setValue(server.server_address[1])
+        p.send_check.setChecked(True)
+        p.emit_output()
+        _run(qtbot, win)
+        qtbot.waitUntil(lambda: "JawOpen" in names, timeout=5000)
+        assert "EyeBlinkLeft" in names and "jawOpen" not in names
+        f = tmp_path / "m.toml"  # a mapping file's [rename] table renames on the wire
+        f.write_text('[rename]\nJawOpen = "MouthOpen"\n')
+        assert win.load_mapping(f)
+        qtbot.waitUntil(lambda: "MouthOpen" in names, timeout=5000)
+        saved = tmp_path / "saved.toml"
+        assert win.save_mapping(saved) and 'JawOpen = "MouthOpen"' in saved.read_text()
+        p.protocol_combo.setCurrentIndex(p.protocol_combo.findData("livelink"))
+        assert not p.names_combo.isEnabled()  # Live Link's slots are fixed ARKit names
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_changing_the_port_redirects_osc_live(qtbot, make_window):
     (s1, got1), (s2, got2) = _osc_server(), _osc_server()
     try:

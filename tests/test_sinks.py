@@ -26,8 +26,10 @@ from engine.sinks import (
     parse_endpoint,
     read_recording,
 )
-from engine.sinks.livelink import EAR_BLENDSHAPES
+from engine.sinks.livelink import EAR_BLENDSHAPES, frame_rate
+from engine.sinks.names import WireNames
 from engine.sinks.osc_wire import osc_message
+from engine.user_config import is_uuid, livelink_device_id
 
 C = len(CONTROL_NAMES)
 
@@ -130,9 +132,16 @@ def test_native_names_repeat_and_per_control(osc_server):
     w = _frames(1)[0] + 0.01
     for i in range(4):
         sink.send(w, CONTROL_NAMES, i * 0.3, i)
+        time.sleep(0.005)  # in order through the threaded server
     sink.close()
-    packets = _wait_packets(disp, 4)
-    by_frame = {dict(_messages(p))["/lprr/frame"][0]: _messages(p) for p in packets}
+    packets = _wait_packets(disp, sink.sent)
+    assert sink.sent == 8 and max(len(p) for p in packets) <= 1472  # 2 datagrams a frame
+    by_frame: dict[int, list] = {}
+    for p in packets:  # /lprr/w/ messages that did not fit follow in the frame's next bundle
+        msgs = _messages(p)
+        if "/lprr/frame" in dict(msgs):
+            frame = dict(msgs)["/lprr/frame"][0]
+        by_frame.setdefault(frame, []).extend(msgs)
     with_names = [f for f, m in by_frame.items() if m[0][0] == "/lprr/names"]
     assert with_names == [0, 2]  # t = 0 and t = 0.6 (every 0.5 s)
     each = {a.rsplit("/", 1)[1]: v[0] for a, v in by_frame[1] if a.startswith("/lprr/w/")}
@@ -140,36 +149,148 @@ def test_native_names_repeat_and_per_control(osc_server):
     assert np.allclose([each[n] for n in CONTROL_NAMES], w, atol=1e-7)
 
 
-def test_vmc_bundle_holds_every_control_then_apply(osc_server):
+def _vmc_frames(packets: list[bytes]) -> list[dict]:
+    """Frames as a VMC receiver sees them: Val messages kept until Apply, across bundles."""
+    frames, cur, head = [], {}, {}
+    for p in packets:
+        for addr, args in _messages(p):
+            if addr == "/VMC/Ext/Blend/Val":
+                cur[args[0]] = args[1]
+            elif addr == "/VMC/Ext/Blend/Apply":
+                frames.append({"values": cur, **head})
+                cur, head = {}, {}
+            else:
+                head[addr] = args
+    return frames
+
+
+def test_vmc_frames_fit_one_ethernet_frame_and_apply_last(osc_server):
     port, disp, calls = osc_server
     n = 20
     w = _frames(n, seed=3)
     sink = create_sink("vmc", f"127.0.0.1:{port}")
     assert sink.port == port
     for i in range(n):
-        sink.send(w[i], CONTROL_NAMES, i / 60, i)
+        sink.send(w[i], CONTROL_NAMES, 7.0 + i / 60, i)
+        time.sleep(0.002)  # keep the threaded server's datagrams in order
+    per_frame = len(sink.datagram_sizes)
     sink.close()
-    packets = _wait_packets(disp, n)
-    assert len(packets) == n
-    seen_rows = []
-    for p in packets:
-        assert p.startswith(b"#bundle\x00")  # one bundle per frame
-        msgs = _messages(p)
-        assert msgs[-1] == ("/VMC/Ext/Blend/Apply", [])  # Apply last
-        vals = msgs[:-1]
-        assert all(a == "/VMC/Ext/Blend/Val" for a, _ in vals)
-        assert [v[0] for _, v in vals] == list(CONTROL_NAMES)  # every control, by name
-        seen_rows.append(np.array([v[1] for _, v in vals], np.float32))
-    # each received row is one of the frames sent (threads may reorder datagrams)
-    for row in seen_rows:
-        assert np.abs(w - row).max(axis=1).min() < 1e-6
+    packets = _wait_packets(disp, n * per_frame)
+    assert per_frame == 2 and len(packets) == n * per_frame
+    assert max(len(p) for p in packets) <= 1472  # 1836 bytes in one datagram before
+    assert all(p.startswith(b"#bundle\x00") for p in packets)
+    frames = _vmc_frames(packets)
+    assert len(frames) == n
+    for i, f in enumerate(frames):
+        assert list(f["values"]) == list(CONTROL_NAMES)  # every control, by name, in order
+        assert np.abs(np.array(list(f["values"].values())) - w[i]).max() < 1e-6
+        assert f["/VMC/Ext/OK"] == [1]
+        assert f["/VMC/Ext/T"][0] == pytest.approx(i / 60, abs=1e-5)
+    for p in packets[1::2]:  # Apply closes the last bundle of each frame
+        assert _messages(p)[-1] == ("/VMC/Ext/Blend/Apply", [])
     assert calls["/VMC/Ext/Blend/Apply"] == n and calls["/VMC/Ext/Blend/Val"] == n * C
+    assert calls["/VMC/Ext/T"] == n  # once a frame, not once a datagram
+
+
+def test_vmc_name_styles(osc_server):
+    port, disp, _ = osc_server
+    w = np.linspace(0.05, 0.95, C).astype(np.float32)
+    sent = 0
+    for style in ("pascal", "vrm0"):
+        sink = create_sink("vmc", f"127.0.0.1:{port}", names=style,
+                           rename={"Joy": "Happy"} if style == "vrm0" else None)
+        sink.send(w, CONTROL_NAMES, 0.0, 0)
+        sent += len(sink.datagram_sizes)
+        sink.close()
+        time.sleep(0.01)
+    packets = _wait_packets(disp, sent)
+    pascal_frame, vrm_frame = _vmc_frames(packets)
+    assert list(pascal_frame["values"])[:2] == ["EyeBlinkLeft", "EyeWideLeft"]
+    assert pascal_frame["values"]["JawOpen"] == pytest.approx(w[CONTROL_NAMES.index("jawOpen")])
+    assert pascal_frame["values"]["CheekPuff"] == pytest.approx(w[-1])
+    assert list(vrm_frame["values"]) == ["Blink", "Blink_L", "Blink_R", "A", "I", "U", "E", "O",
+                                         "Happy", "Angry", "Sorrow", "Fun"]
+    assert max(len(p) for p in packets) <= 1472
+
+
+def test_vrm0_table_on_known_weights():
+    """The documented table (engine.sinks.names.VRM0_TABLE) on hand-checked weights."""
+    names = list(CONTROL_NAMES)
+
+    def clips(**set_) -> dict[str, float]:
+        w = np.zeros(C, np.float32)
+        for k, v in set_.items():
+            w[names.index(k)] = v
+        wire, convert = WireNames("vrm0").compile(names)
+        return dict(zip(wire, convert(w).tolist()))
+
+    rest = clips()
+    assert all(v == 0 for v in rest.values())  # a neutral face sends nothing
+    c = clips(eyeBlinkLeft=1.0, eyeBlinkRight=0.25)
+    assert (c["Blink"], c["Blink_L"], c["Blink_R"]) == pytest.approx((0.25, 0.75, 0.0))
+    assert c["Blink"] + c["Blink_L"] == pytest.approx(1.0)  # each eye closes as far as sent
+    c = clips(jawOpen=0.8)
+    assert c["A"] == pytest.approx(0.8) and c["O"] == c["U"] == c["I"] == c["E"] == 0
+    c = clips(jawOpen=0.5, mouthFunnel=0.6, mouthPucker=0.2)  # round = max(pucker, funnel)
+    assert (c["O"], c["U"], c["A"]) == pytest.approx((0.3, 0.3, 0.2))
+    c = clips(mouthStretchLeft=0.6, mouthStretchRight=0.4)  # spread 0.5, mouth closed
+    assert (c["I"], c["E"], c["A"]) == pytest.approx((0.5, 0.0, 0.0))
+    c = clips(mouthStretchLeft=1.0, mouthStretchRight=1.0, jawOpen=0.4)
+    assert (c["E"], c["I"], c["A"]) == pytest.approx((0.4, 0.6, 0.0))
+    rng = np.random.default_rng(0)
+    for _ in range(200):  # the five mouth clips never sum over 1
+        c = clips(**{n: float(rng.random()) for n in ("jawOpen", "mouthPucker", "mouthFunnel",
+                                                      "mouthStretchLeft", "mouthStretchRight")})
+        assert sum(c[k] for k in "AIUEO") <= 1 + 1e-6
+    c = clips(mouthSmileLeft=0.8, mouthSmileRight=0.6, eyeSquintLeft=0.5, eyeSquintRight=0.5)
+    assert (c["Joy"], c["Fun"]) == pytest.approx((0.35, 0.35))
+    c = clips(browDownLeft=0.4, browDownRight=0.6, mouthFrownLeft=0.2, mouthFrownRight=0.4)
+    assert (c["Angry"], c["Sorrow"]) == pytest.approx((0.5, 0.3))
+
+
+def test_native_names_follow_the_style(osc_server):
+    port, disp, _ = osc_server
+    sink = create_sink("native", f"127.0.0.1:{port}", names="pascal",
+                       rename={"JawOpen": "MouthOpen"}, per_control=True)
+    sink.send(np.full(C, 0.5, np.float32), CONTROL_NAMES, 0.0, 0)
+    sink.close()
+    packets = _wait_packets(disp, sink.sent)
+    assert sink.sent == 2 and max(len(p) for p in packets) <= 1472  # per_control: 1.6 KB before
+    msgs = [m for p in packets for m in _messages(p)]
+    names = dict(msgs)["/lprr/names"]
+    assert names[0] == "EyeBlinkLeft" and "MouthOpen" in names and "JawOpen" not in names
+    assert "/lprr/w/MouthOpen" in dict(msgs)
+
+
+def test_name_style_errors():
+    with pytest.raises(UserError, match="unknown name style 'camel'"):
+        create_sink("vmc", None, names="camel")
+    with pytest.raises(UserError, match="does not apply to Live Link Face"):
+        create_sink("livelink", None, names="pascal")
 
 
 def test_vmc_rename_and_default_port():
     sink = VmcSink(rename={"eyeBlinkLeft": "Blink_L"})
     assert (sink.host, sink.port) == ("127.0.0.1", 39539)
+    sink._compile(tuple(CONTROL_NAMES))
+    assert sink.wire_names[0] == "Blink_L"
     sink.close()
+
+
+def test_mapping_toml_rename_table(tmp_path):
+    from engine.post.mapping import WeightMapping, load_rename
+
+    f = tmp_path / "m.toml"
+    f.write_text('[controls.jawOpen]\ngain = 1.2\n\n[rename]\nEyeBlinkLeft = "Blink_L"\n'
+                 '"Joy" = "Happy"\n')
+    assert load_rename(f) == {"EyeBlinkLeft": "Blink_L", "Joy": "Happy"}
+    m = WeightMapping.load(f)
+    again = tmp_path / "again.toml"
+    m.save(again)  # the GUI saves mappings: the table survives
+    assert load_rename(again) == m.rename and WeightMapping.load(again).controls == m.controls
+    f.write_text("[rename]\njawOpen = 3\n")
+    with pytest.raises(UserError, match=r"\[rename\]: expected name = \"new name\""):
+        load_rename(f)
 
 
 def test_livelink_packet_decodes_into_the_right_name_slots():
@@ -182,18 +303,20 @@ def test_livelink_packet_decodes_into_the_right_name_slots():
     names = list(CONTROL_NAMES)
     rng.shuffle(names)
     w = rng.random(C).astype(np.float32) * 0.9 + 0.05
-    sink = create_sink("livelink", f"127.0.0.1:{port}", subject="Face1")
+    sink = create_sink("livelink", f"127.0.0.1:{port}", subject="Face1", fps=29.97)
     assert isinstance(sink, LiveLinkSink)
-    for i in range(3):
-        sink.send(w, names, 10.0 + i / 60 + 0.004, i)
+    for i in range(3):  # media time of frames 300..302 of a 29.97 fps source, a bit late
+        sink.send(w, names, (300 + i) * 1001 / 30000 + 0.004, i)
     sink.close()
     packets = [rx.recv(2048) for _ in range(3)]
     rx.close()
     frames = [decode_livelink(p) for p in packets]
     f = frames[-1]
-    assert (f.version, f.device_id, f.subject, f.fps, f.fps_den) == (6, "lprr", "Face1", 60, 1)
-    assert [fr.frame for fr in frames] == [0, 1, 2]
-    assert len(packets[0]) == 1 + 4 + 4 + 4 + 5 + 16 + 1 + 61 * 4
+    assert (f.version, f.subject, f.fps, f.fps_den) == (6, "Face1", 30000, 1001)
+    assert f.device_id == sink.device_id and is_uuid(f.device_id)
+    assert [fr.frame for fr in frames] == [300, 301, 302]  # the source's timecode
+    assert frames[0].sub_frame == pytest.approx(0.004 * 30000 / 1001, abs=1e-4)
+    assert len(packets[0]) == 1 + 4 + 36 + 4 + 5 + 16 + 1 + 61 * 4
     by_name = f.by_name()
     for name, v in zip(names, w):
         assert by_name[name] == pytest.approx(float(v), abs=1e-7), name
@@ -204,6 +327,30 @@ def test_livelink_packet_decodes_into_the_right_name_slots():
     assert packets[-1][off - 1] == 61
     assert np.frombuffer(packets[-1][off:off + 4], ">f4")[0] == pytest.approx(
         w[names.index("eyeBlinkLeft")])
+
+
+def test_livelink_device_id_is_one_uuid_per_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("LPRR_CONFIG_DIR", str(tmp_path / "cfg"))
+    a = LiveLinkSink("127.0.0.1", 9)
+    b = LiveLinkSink("127.0.0.1", 9)
+    a.close()
+    b.close()
+    assert a.device_id == b.device_id and len(a.device_id) == 36 and is_uuid(a.device_id)
+    stored = (tmp_path / "cfg" / "livelink_device_id").read_text().strip()
+    assert stored == a.device_id
+    monkeypatch.setenv("LPRR_CONFIG_DIR", str(tmp_path / "other_install"))
+    assert livelink_device_id() != a.device_id
+    (tmp_path / "other_install" / "livelink_device_id").write_text("not-a-uuid\n")
+    fixed = livelink_device_id()  # a broken file is replaced, with a warning, not an error
+    assert is_uuid(fixed) and fixed != "not-a-uuid"
+
+
+def test_frame_rate_as_unreal_writes_it():
+    assert frame_rate(30.0) == (30, 1) and frame_rate(60) == (60, 1)
+    assert frame_rate(29.97) == (30000, 1001) and frame_rate(23.976) == (24000, 1001)
+    assert frame_rate(59.94006) == (60000, 1001)
+    assert frame_rate(None) == (60, 1) and frame_rate(0.0) == (60, 1)
+    assert frame_rate(12.5) == (25, 2)
 
 
 def test_livelink_encode_decode_round_trip():

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from app.commands.run import METHOD_HELP
+from app.commands.wire import add_wire_options
 from engine.paths import ASSETS, DEFAULT_MODELS
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("out/demo"))
     p.add_argument("--osc", default=None, help="HOST:PORT to stream to, e.g. 127.0.0.1:9001")
     p.add_argument("--protocol", default="native", choices=["native", "vmc", "livelink"])
+    add_wire_options(p)
     p.add_argument("--no-preview", action="store_true", help="skip the preview video")
     p.add_argument("--method", default="lprr", help=METHOD_HELP)
     p.set_defaults(func=run)
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     session = DemoSession(models=args.models, source=args.source, backend=args.backend,
                           out=args.out, osc=args.osc, protocol=args.protocol,
-                          method=args.method)
+                          method=args.method, names=args.names, subject=args.subject)
     report = session.run(preview=not args.no_preview)
     print(report)
     return 0

@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.commands.wire import add_wire_options
 from engine.paths import DEFAULT_MODELS
 from engine.post.one_euro import SMOOTHING_PRESETS
 
@@ -25,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="auto, ort-cpu, ort-cuda, ort-tensorrt, tensorrt, torch-cpu, torch-cuda")
     p.add_argument("--osc", default=None, help="HOST:PORT (default host 127.0.0.1)")
     p.add_argument("--protocol", default="native", choices=["native", "vmc", "livelink"])
+    add_wire_options(p)
     p.add_argument("--record", type=Path, default=None, help="write weights to .csv or .jsonl")
     p.add_argument("--mirror", action="store_true")
     p.add_argument("--calibrate", type=float, default=0.0, metavar="SECONDS",
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
                       mirror=args.mirror, calibrate_s=args.calibrate, mapping=args.mapping,
                       duration_s=args.duration, method=args.method,
                       calibration=args.calibration, smoothing=args.smoothing,
-                      realtime=args.realtime)
+                      realtime=args.realtime, names=args.names, subject=args.subject)
 
     def status(line: str) -> None:
         sys.stderr.write("\r" + line)

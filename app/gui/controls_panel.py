@@ -35,7 +35,7 @@ from app.gui.curves import DEFAULT_CURVES, group_of
 from app.gui.mapping_table import MappingTable
 from engine.controls import CONTROL_NAMES
 from engine.post.one_euro import SMOOTHING_PRESETS
-from engine.sinks import DEFAULT_PORTS
+from engine.sinks import DEFAULT_PORTS, NAME_STYLES
 
 PROTOCOL_LABELS = {"native": "lprr native OSC", "vmc": "VMC", "livelink": "Live Link Face"}
 VIDEO_FILTER = "Videos and images (*.avi *.mp4 *.mov *.mkv *.webm *.png *.jpg *.jpeg);;All (*)"
@@ -90,7 +90,7 @@ class ControlsPanel(QWidget):
     reset_calibration_clicked = Signal()
     mirror_changed = Signal(bool)
     smoothing_changed = Signal(tuple, tuple)  # eyes (min_cutoff, beta), mouth (...)
-    output_changed = Signal(object, str)  # protocol or None (off), "HOST:PORT"
+    output_changed = Signal(object, str, str)  # protocol or None (off), "HOST:PORT", names
     record_changed = Signal(object)  # a path, or None to stop
     curves_changed = Signal(list)
 
@@ -288,6 +288,13 @@ class ControlsPanel(QWidget):
         self._protocol = "native"
         self.protocol_combo.currentIndexChanged.connect(self._protocol_changed)
         form.addRow("Protocol", self.protocol_combo)
+        self.names_combo = QComboBox()  # the name style (engine.sinks.names)
+        for style in NAME_STYLES:
+            self.names_combo.addItem(style, style)
+        self.names_combo.setToolTip("names on the wire (VMC, native): arkit eyeBlinkLeft, "
+                                    "pascal EyeBlinkLeft, vrm0 VRM 0.x clips (Blink, A, Joy...)")
+        self.names_combo.currentIndexChanged.connect(self.schedule_output)
+        form.addRow("Names", self.names_combo)
         self.host_edit = QLineEdit("127.0.0.1")
         self.host_edit.editingFinished.connect(self.schedule_output)
         form.addRow("Host", self.host_edit)
@@ -322,6 +329,7 @@ class ControlsPanel(QWidget):
             self.port_spin.setValue(DEFAULT_PORTS[new])
             self.port_spin.blockSignals(False)
         self._protocol = new
+        self.names_combo.setEnabled(new != "livelink")  # Live Link's slots are fixed ARKit
         self.schedule_output()
 
     def schedule_output(self, *_: object) -> None:
@@ -329,8 +337,9 @@ class ControlsPanel(QWidget):
 
     def emit_output(self) -> None:
         self._output_timer.stop()
+        names = "arkit" if self.protocol() == "livelink" else str(self.names_combo.currentData())
         self.output_changed.emit(self.protocol() if self.send_check.isChecked() else None,
-                                 self.endpoint())
+                                 self.endpoint(), names)
 
     def _record_toggled(self, on: bool) -> None:
         self.record_edit.setEnabled(not on)

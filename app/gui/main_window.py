@@ -239,6 +239,7 @@ class MainWindow(QMainWindow):
         p.mapping_load.clicked.connect(self._load_mapping_dialog)
         p.mapping_save.clicked.connect(self._save_mapping_dialog)
         p.mapping_reset.clicked.connect(p.mapping_table.reset)
+        p.mapping_reset.clicked.connect(p.schedule_output)  # drops the [rename] table too
         s.set_smoothing(*p.smoothing())
 
     # -- errors -----------------------------------------------------------------------------
@@ -318,9 +319,9 @@ class MainWindow(QMainWindow):
     def _smoothing(self, eyes: tuple, mouth: tuple) -> None:
         self.session.set_smoothing(eyes, mouth)
 
-    def _output(self, protocol: str | None, endpoint: str) -> None:
+    def _output(self, protocol: str | None, endpoint: str, names: str = "arkit") -> None:
         try:
-            self.session.set_osc(protocol, endpoint)
+            self.session.set_osc(protocol, endpoint, names, self.panel.mapping_table.rename)
         except (UserError, OSError) as e:
             self.show_error(f"output: {describe_error(e)}")
 
@@ -335,7 +336,10 @@ class MainWindow(QMainWindow):
             self.panel.record_check.blockSignals(False)
 
     def load_mapping(self, path: str | Path) -> bool:
-        return self._mapping_file(self.panel.mapping_table.load, path, "loaded")
+        ok = self._mapping_file(self.panel.mapping_table.load, path, "loaded")
+        if ok:
+            self.panel.schedule_output()  # the file's [rename] table reaches the OSC output
+        return ok
 
     def save_mapping(self, path: str | Path) -> bool:
         return self._mapping_file(self.panel.mapping_table.save, path, "saved")

@@ -35,6 +35,7 @@ class MappingTable(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.default = ControlMap()
         self.regions: dict[str, ControlMap] = {}
+        self.rename: dict[str, str] = {}  # the file's [rename] table, for the OSC output
         self._maps: dict[str, ControlMap] = {n: ControlMap() for n in CONTROL_NAMES}
         self._filling = False
         for r, n in enumerate(CONTROL_NAMES):
@@ -117,13 +118,13 @@ class MappingTable(QTableWidget):
     def load(self, path: str | Path) -> None:
         """Read a mapping TOML (UserError when it is not valid); emits ``changed``."""
         m = WeightMapping.load(path, CONTROL_NAMES)
-        self.default, self.regions = m.default, dict(m.regions)
+        self.default, self.regions, self.rename = m.default, dict(m.regions), dict(m.rename)
         self._maps = {n: m.for_control(n) for n in CONTROL_NAMES}
         self._fill()
         self.changed.emit(self.maps())
 
     def reset(self) -> None:
-        self.default, self.regions = ControlMap(), {}
+        self.default, self.regions, self.rename = ControlMap(), {}, {}
         self._maps = {n: ControlMap() for n in CONTROL_NAMES}
         self._fill()
         self.changed.emit(self.maps())
@@ -133,7 +134,7 @@ class MappingTable(QTableWidget):
         from them as [controls.NAME]."""
         controls = {n: m for n, m in self._maps.items()
                     if m != self.regions.get(_REGION_OF.get(n, ""), self.default)}
-        mapping = WeightMapping(CONTROL_NAMES, self.default, self.regions, controls)
+        mapping = WeightMapping(CONTROL_NAMES, self.default, self.regions, controls, self.rename)
         try:
             return mapping.save(path)
         except OSError as e:

@@ -258,7 +258,8 @@ class LiveSession(QObject):
         # What the user set; applied to every run, live or next.
         self.smoothing: dict[str, tuple[float, float]] | None = None
         self.mapping: dict[str, ControlMap] = {}
-        self.osc: tuple[str, str] | None = None  # (protocol, "HOST:PORT")
+        # (protocol, "HOST:PORT", name style, rename table)
+        self.osc: tuple[str, str, str, dict[str, str]] | None = None
         self.record_path: Path | None = None
         self._poll = QTimer(self)
         self._poll.setInterval(100)
@@ -375,7 +376,7 @@ class LiveSession(QObject):
         with run.lock:
             run.cap = cap
         check()
-        self._make_osc(run.sinks)
+        self._make_osc(run.sinks, cap)
         times = StageTimes()
         # f2f: the live preview also shows the character's nearest rendered mouth
         extra = {"mouth_renders": "demo"} if cfg.method == "f2f" else {}
@@ -521,7 +522,8 @@ class LiveSession(QObject):
         if r is not None:
             r.cfg.mirror = mirror
 
-    def set_osc(self, protocol: str | None, endpoint: str = "") -> str:
+    def set_osc(self, protocol: str | None, endpoint: str = "", names: str = "arkit",
+                rename: dict[str, str] | None = None) -> str:
         """Send to ``protocol`` at HOST:PORT (None: stop sending); re-created live.
 
         Raises UserError (bad host, port) and leaves the previous output in place."""
@@ -532,21 +534,25 @@ class LiveSession(QObject):
             return "off"
         from engine.sinks import create_sink
 
-        sink = create_sink(protocol, endpoint)  # validates now, running or not
-        self.osc = (protocol, endpoint)
-        desc = sink.describe()
         run = self._run
+        fps = run.cap.source.fps if run is not None and run.cap is not None else None
+        rename = dict(rename or {})
+        sink = create_sink(protocol, endpoint, names=names, rename=rename, fps=fps)  # validates
+        self.osc = (protocol, endpoint, names, rename)
+        desc = sink.describe()
         if run is not None:
             run.sinks.set("osc", sink)
         else:
             sink.close()  # the next run makes its own
         return desc
 
-    def _make_osc(self, sinks: LiveSinks) -> None:
+    def _make_osc(self, sinks: LiveSinks, cap: Capture | None = None) -> None:
         if self.osc is not None:
             from engine.sinks import create_sink
 
-            sinks.set("osc", create_sink(*self.osc))
+            protocol, endpoint, names, rename = self.osc
+            sinks.set("osc", create_sink(protocol, endpoint, names=names, rename=rename,
+                                         fps=cap.source.fps if cap is not None else None))
 
     def set_recording(self, path: str | Path | None) -> str:
         """Record weights to a .csv/.jsonl file (None: stop recording and close the file)."""

@@ -15,10 +15,15 @@ defined. File layout (every key optional; a control inherits its region, then ``
 
     [controls.jawOpen]      # an ARKit control name
     exponent = 0.8
+
+    [rename]                # names on the wire (VMC, native OSC), after --names
+    jawOpen = "MouthOpen"   # (keys are the styled names: EyeBlinkLeft with --names pascal)
 """
 from __future__ import annotations
 
+import json
 import math
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
@@ -53,8 +58,10 @@ class WeightMapping:
 
     def __init__(self, names: Sequence[str] = CONTROL_NAMES, default: ControlMap | None = None,
                  regions: dict[str, ControlMap] | None = None,
-                 controls: dict[str, ControlMap] | None = None):
+                 controls: dict[str, ControlMap] | None = None,
+                 rename: dict[str, str] | None = None):
         self.names = tuple(names)
+        self.rename = dict(rename or {})
         self.default = default or ControlMap()
         self.regions = dict(regions or {})
         self.controls = dict(controls or {})
@@ -85,22 +92,16 @@ class WeightMapping:
     # -- TOML ---------------------------------------------------------------------------
     @classmethod
     def load(cls, path: str | Path, names: Sequence[str] = CONTROL_NAMES) -> WeightMapping:
-        p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UserError(f"mapping file not found: {p}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise UserError(f"{p}: not valid TOML ({e})") from None
-        return cls.from_dict(data, names, where=str(p))
+        return cls.from_dict(_read_toml(path), names, where=str(path))
 
     @classmethod
     def from_dict(cls, data: dict, names: Sequence[str] = CONTROL_NAMES,
                   where: str = "mapping") -> WeightMapping:
-        unknown = set(data) - {"default", "regions", "controls"}
+        unknown = set(data) - {"default", "regions", "controls", "rename"}
         if unknown:
             raise UserError(f"{where}: unknown table(s) {sorted(unknown)}; use [default], "
-                            "[regions.NAME] or [controls.NAME]")
+                            "[regions.NAME], [controls.NAME] or [rename]")
+        rename = _rename(data.get("rename", {}), where)
         default = _entry(data.get("default", {}), ControlMap(), f"{where} [default]")
         regions = {}
         for r, d in (data.get("regions") or {}).items():
@@ -113,7 +114,7 @@ class WeightMapping:
                 raise UserError(f"{where}: unknown control {c!r} in [controls.{c}]")
             base = regions.get(_REGION_OF.get(c, ""), default)
             controls[c] = _entry(d, base, f"{where} [controls.{c}]")
-        return cls(names, default, regions, controls)
+        return cls(names, default, regions, controls, rename)
 
     def to_toml(self) -> str:
         lines = ["# lprr control mapping: y = clamp(offset + gain * x**exponent, min, max)", ""]
@@ -131,12 +132,43 @@ class WeightMapping:
             table(f"regions.{r}", m, self.default)
         for c, m in self.controls.items():
             table(f"controls.{c}", m, self.regions.get(_REGION_OF.get(c, ""), self.default))
+        if self.rename:
+            lines.append("[rename]")
+            lines.extend(f"{_key(k)} = {json.dumps(v)}" for k, v in self.rename.items())
+            lines.append("")
         return "\n".join(lines)
 
     def save(self, path: str | Path) -> Path:
         p = Path(path)
         p.write_text(self.to_toml(), encoding="utf-8")
         return p
+
+
+def load_rename(path: str | Path) -> dict[str, str]:
+    """Only the ``[rename]`` table of a mapping file (what the sinks need)."""
+    return _rename(_read_toml(path).get("rename", {}), str(path))
+
+
+def _read_toml(path: str | Path) -> dict:
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"mapping file not found: {p}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{p}: not valid TOML ({e})") from None
+
+
+def _rename(d: object, where: str) -> dict[str, str]:
+    if not isinstance(d, dict) or not all(isinstance(v, str) and v for v in d.values()):
+        raise UserError(f'{where} [rename]: expected name = "new name" lines, e.g. '
+                        'jawOpen = "MouthOpen"')
+    return dict(d)
+
+
+def _key(k: str) -> str:
+    """A TOML key: bare when it can be (jawOpen, Blink_L), quoted otherwise."""
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k)
 
 
 def _fmt(v: float) -> str:

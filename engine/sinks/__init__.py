@@ -4,6 +4,7 @@ from __future__ import annotations
 from engine.errors import UserError
 from engine.sinks.base import DEFAULT_HOST, Sink, UdpSink, parse_endpoint, resolve_udp
 from engine.sinks.livelink import LiveLinkSink, decode_livelink, encode_livelink
+from engine.sinks.names import NAME_STYLES, WireNames, check_style
 from engine.sinks.osc_native import OscNativeSink
 from engine.sinks.recorder import Recorder, read_recording
 from engine.sinks.vmc import VmcSink
@@ -12,15 +13,29 @@ PROTOCOLS = {"native": OscNativeSink, "vmc": VmcSink, "livelink": LiveLinkSink}
 DEFAULT_PORTS = {"native": 9000, "vmc": 39539, "livelink": 11111}
 
 
-def create_sink(protocol: str, endpoint: str | None = None, **options) -> UdpSink:
-    """A network sink from ``--protocol`` and ``--osc HOST:PORT`` (port defaults per protocol).
+def create_sink(protocol: str, endpoint: str | None = None, *, names: str = "arkit",
+                rename: dict[str, str] | None = None, subject: str | None = None,
+                fps: float | None = None, **options) -> UdpSink:
+    """A network sink from ``--protocol``, ``--osc HOST:PORT`` (port defaults per protocol),
+    ``--names`` and the mapping's rename table (vmc, native), ``--subject`` and the source's
+    frame rate (livelink). Options that do not apply to the protocol are ignored, except a
+    name style other than arkit for Live Link Face, whose slots are ARKit by definition.
 
-    Raises UserError for an unknown protocol, a bad port or a host that does not resolve.
+    Raises UserError for an unknown protocol or name style, a bad port or a host that does
+    not resolve.
     """
     if protocol not in PROTOCOLS:
         raise UserError(f"unknown protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
+    check_style(names)
     host, port = parse_endpoint(endpoint, DEFAULT_PORTS[protocol])
-    return PROTOCOLS[protocol](host, port, **options)
+    if protocol == "livelink":
+        if names != "arkit":
+            raise UserError(f"--names {names} does not apply to Live Link Face: its 61 slots "
+                            "are ARKit shapes in Unreal's fixed order; use vmc or native")
+        if subject is not None:
+            options["subject"] = subject
+        return LiveLinkSink(host, port, fps=fps, **options)
+    return PROTOCOLS[protocol](host, port, names=names, rename=rename, **options)
 
 
 make_sink = create_sink  # alias
@@ -46,6 +61,7 @@ class MultiSink(Sink):
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORTS",
+    "NAME_STYLES",
     "PROTOCOLS",
     "LiveLinkSink",
     "MultiSink",
@@ -54,6 +70,7 @@ __all__ = [
     "Sink",
     "UdpSink",
     "VmcSink",
+    "WireNames",
     "create_sink",
     "decode_livelink",
     "encode_livelink",

@@ -14,6 +14,11 @@ Layout (network byte order, as Unreal's FNboSerializeFromBuffer reads it; defaul
 
 Channels are placed by NAME into that order (never by index: lprr's control order differs);
 slots lprr does not produce (e.g. cheekSquintLeft, the head and eye rotations) are 0.
+
+Like the iPhone app: the device id is a 36-character UUID, one per install
+(engine.user_config.livelink_device_id); with that length the packet is also what the
+``pylivelinkface`` library expects. The frame time is the source's timecode: the frame number
+and sub-frame of the source's media time at the source's frame rate (30000/1001 for 29.97).
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -62,6 +68,20 @@ _VALUES = struct.Struct(">B61f")
 def _lp_string(s: str) -> bytes:
     b = s.encode("utf-8")
     return struct.pack(">i", len(b)) + b
+
+
+def frame_rate(fps: float | None, default: tuple[int, int] = (60, 1)) -> tuple[int, int]:
+    """A source's frame rate as Unreal's FFrameRate (numerator, denominator): 30 -> 30/1,
+    29.97 -> 30000/1001, 0 or None (unknown) -> ``default``."""
+    if not fps or fps <= 0 or not math.isfinite(fps):
+        return default
+    if abs(fps - round(fps)) < 1e-3:
+        return round(fps), 1
+    ntsc = round(fps * 1.001)
+    if abs(fps - ntsc * 1000 / 1001) < 1e-3:
+        return ntsc * 1000, 1001
+    f = Fraction(fps).limit_denominator(1001)
+    return f.numerator, f.denominator
 
 
 def encode_livelink(values61: Sequence[float], subject: str = "lprr", device_id: str = "lprr",
@@ -116,10 +136,17 @@ class LiveLinkSink(UdpSink):
     what = "Live Link"
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 subject: str = "lprr", device_id: str = "lprr", fps: int = 60, fps_den: int = 1):
+                 subject: str = "lprr", device_id: str | None = None,
+                 fps: float | None = None):
+        """``device_id`` None: this install's id. ``fps``: the source's frame rate (None or 0:
+        unknown, then 60/1, the iPhone app's rate)."""
         super().__init__(host, port)
+        if device_id is None:
+            from engine.user_config import livelink_device_id
+
+            device_id = livelink_device_id()
         self.subject, self.device_id = subject, device_id
-        self.fps, self.fps_den = fps, fps_den
+        self.fps, self.fps_den = frame_rate(fps)
 
     def _compile(self, names: tuple[str, ...]) -> None:
         slots = [(i, EAR_INDEX.get(n)) for i, n in enumerate(names)]
@@ -132,7 +159,8 @@ class LiveLinkSink(UdpSink):
 
     def send(self, weights: np.ndarray, names: Sequence[str], t: float, frame_index: int,
              face: bool = True) -> None:
-        frames = self._clock(names, t) * self.fps / self.fps_den
+        self._clock(names, t)
+        frames = max(0.0, float(t)) * self.fps / self.fps_den  # t: the source's media time
         whole = math.floor(frames + 1e-6)  # 1.9999999 from float noise is frame 2
         out = np.zeros(61, np.float32)
         out[self._dst] = np.asarray(weights, np.float32)[self._src]

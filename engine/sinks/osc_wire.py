@@ -87,3 +87,25 @@ def bundle_of_sized(sized: Iterable[bytes], timetag: bytes = IMMEDIATELY) -> byt
 
 def sized(element: bytes) -> bytes:
     return struct.pack(">i", len(element)) + element
+
+
+BUNDLE_HEADER = len(_BUNDLE) + len(IMMEDIATELY)  # 16 bytes before the first element
+MAX_DATAGRAM = 1472  # one Ethernet frame's UDP payload (1500 - 20 IPv4 - 8 UDP)
+
+
+def split_bundles(sized: Sequence[bytes], limit: int = MAX_DATAGRAM,
+                  timetag: bytes = IMMEDIATELY) -> list[bytes]:
+    """Size-prefixed elements packed, in order, into as few bundles of <= ``limit`` bytes as
+    fit (greedy). An element that alone exceeds the limit gets a bundle of its own."""
+    out: list[bytes] = []
+    cur: list[bytes] = []
+    size = BUNDLE_HEADER
+    for e in sized:
+        if cur and size + len(e) > limit:
+            out.append(_BUNDLE + timetag + b"".join(cur))
+            cur, size = [], BUNDLE_HEADER
+        cur.append(e)
+        size += len(e)
+    if cur:
+        out.append(_BUNDLE + timetag + b"".join(cur))
+    return out

@@ -1,9 +1,19 @@
 """VMC protocol (Virtual Motion Capture) blendshapes: what VSeeFace/VNyan/Warudo-style apps read.
 
-Per frame one bundle: ``/VMC/Ext/Blend/Val (s name, f value)`` for every control, then
-``/VMC/Ext/Blend/Apply`` last, so the receiver applies the whole frame at once. Names are
-case-sensitive; they are the ARKit names unless ``rename`` maps them (e.g. to a VRM model's
-clip names).
+Per frame, in order, split over as many OSC bundles as it takes to keep every datagram within
+``max_datagram`` bytes (1472: one Ethernet frame's UDP payload), each bundle time-tagged
+"immediately":
+
+    /VMC/Ext/OK   i 1      "available" (a performer with its model loaded), first bundle
+    /VMC/Ext/T    f time   seconds since the first frame, first bundle (once per frame:
+                           EVMC4U counts these to limit packets per rendered frame)
+    /VMC/Ext/Blend/Val  s name, f value   one per shape
+    /VMC/Ext/Blend/Apply                  last, in the last bundle
+
+Receivers (EVMC4U, the reference Unity receiver, and the others checked in docs/osc_format.md)
+keep each Val until Apply, so a frame split over bundles is applied whole, at Apply. Names
+follow the name style (engine.sinks.names): ARKit camelCase, PascalCase perfect sync or the VRM
+0.x preset clips; ``rename`` maps any of them further. Names are case-sensitive.
 """
 from __future__ import annotations
 
@@ -12,9 +22,17 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from engine.sinks.base import DEFAULT_HOST, UdpSink
-from engine.sinks.osc_wire import LabelledFloatMessages, bundle_of_sized, osc_message, sized
+from engine.sinks.names import WireNames
+from engine.sinks.osc_wire import (
+    MAX_DATAGRAM,
+    LabelledFloatMessages,
+    osc_message,
+    sized,
+    split_bundles,
+)
 
-DEFAULT_PORT = 39539  # the port VMC receivers listen on
+DEFAULT_PORT = 39539  # a Marionette (the app showing the avatar); a Performer listens on 39540
+_OK = sized(osc_message("/VMC/Ext/OK", 1))
 _APPLY = sized(osc_message("/VMC/Ext/Blend/Apply"))
 
 
@@ -22,17 +40,24 @@ class VmcSink(UdpSink):
     name = "vmc"
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 rename: Mapping[str, str] | None = None):
+                 names: str = "arkit", rename: Mapping[str, str] | None = None,
+                 max_datagram: int = MAX_DATAGRAM):
         super().__init__(host, port)
-        self.rename = dict(rename or {})
+        self.wire = WireNames(names, rename or {})
+        self.max_datagram = max_datagram
+        self.datagram_sizes: list[int] = []  # of the last frame sent
 
     def _compile(self, names: tuple[str, ...]) -> None:
-        self._vals = LabelledFloatMessages(
-            "/VMC/Ext/Blend/Val", [self.rename.get(n, n) for n in names], name_arg=True)
+        self.wire_names, self._convert = self.wire.compile(names)
+        self._vals = LabelledFloatMessages("/VMC/Ext/Blend/Val", self.wire_names, name_arg=True)
 
     def send(self, weights: np.ndarray, names: Sequence[str], t: float, frame_index: int,
              face: bool = True) -> None:
-        self._clock(names, t)
-        parts = self._vals.encode(np.asarray(weights, np.float32).tolist())
+        rel = self._clock(names, t)
+        parts = [_OK, sized(osc_message("/VMC/Ext/T", rel))]
+        parts += self._vals.encode(self._convert(weights).tolist())
         parts.append(_APPLY)
-        self._send(bundle_of_sized(parts))
+        datagrams = split_bundles(parts, self.max_datagram)
+        self.datagram_sizes = [len(d) for d in datagrams]
+        for d in datagrams:
+            self._send(d)

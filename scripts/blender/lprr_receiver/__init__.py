@@ -1,11 +1,14 @@
-"""lprr receiver: drives an object's shape keys from lprr's OSC stream (native /lprr/* or VMC).
+"""lprr receiver: drives an object's shape keys from lprr's stream (native /lprr/* OSC, VMC, or
+Live Link Face packets, all on one port; from lprr or any other sender of these formats).
 
 Install: ``lprr blender install-addon`` (copies this folder and python-osc into Blender's
 add-ons folder), or ``lprr blender install-addon --zip lprr_receiver.zip`` and then
 Edit > Preferences > Add-ons > Install... Enable "Animation: lprr receiver".
 
 Use: View3D > Sidebar (N) > lprr: pick the object, set the port (9001 by default), Start;
-then ``lprr run --osc 127.0.0.1:9001`` (or ``--protocol vmc --osc 127.0.0.1:9001``).
+then ``lprr run --osc 127.0.0.1:9001`` (or ``--protocol vmc|livelink --osc 127.0.0.1:9001``).
+Names match shape keys exactly, then ignoring case; the panel's Rename field maps others
+(``A=jawOpen, Joy=mouthSmileLeft``).
 
 Headless (``blender -b --python ...``) Blender runs no event loop, so no timer ever fires:
 call ``lprr_receiver.start(...)`` and then ``lprr_receiver.run_blocking(seconds)``, or call
@@ -20,16 +23,16 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
 
 from .osc_receiver import DEFAULT_PORT, PYTHON_OSC_HELP, OscReceiver, ensure_pythonosc
-from .shape_keys import ShapeKeyApplier
+from .shape_keys import ShapeKeyApplier, parse_rename
 
 bl_info = {
     "name": "lprr receiver",
     "author": "lprr",
-    "version": (0, 1, 0),
+    "version": (0, 2, 0),
     "blender": (3, 4, 0),
     "location": "View3D > Sidebar > lprr",
-    "description": "Drive shape keys from lprr's OSC stream (native /lprr/* or VMC), "
-                   "optionally keyframing while recording",
+    "description": "Drive shape keys from lprr's stream (native /lprr/* OSC, VMC or Live Link "
+                   "Face), optionally keyframing while recording",
     "category": "Animation",
 }
 
@@ -75,6 +78,11 @@ class LPRR_ReceiverSettings(bpy.types.PropertyGroup):
                       description="UDP port; point lprr at it with --osc HOST:PORT")
     record: BoolProperty(name="Record", default=False,
                          description="Keyframe the shape keys for every received frame")
+    rename: StringProperty(
+        name="Rename", default="",
+        description="Incoming name = shape key, separated by commas, e.g. "
+                    "'A=jawOpen, Joy=mouthSmileLeft'. Other names match a key of the same "
+                    "name, ignoring case")
 
 
 def _extra_dirs() -> tuple[str, ...]:
@@ -93,7 +101,8 @@ def is_running() -> bool:
 
 
 def start(port: int | None = None, object_name: str | None = None, host: str | None = None,
-          record: bool | None = None, scene=None) -> int:
+          record: bool | None = None, rename: dict[str, str] | str | None = None,
+          scene=None) -> int:
     """Start listening (stopping a running receiver first); returns the port bound.
 
     Arguments left as None keep the scene's settings. ``port=0`` binds a free port.
@@ -112,6 +121,9 @@ def start(port: int | None = None, object_name: str | None = None, host: str | N
         s.port = port
     if record is not None:
         s.record = record
+    if rename is not None:
+        s.rename = rename if isinstance(rename, str) else ", ".join(
+            f"{k}={v}" for k, v in rename.items())
     _receiver = OscReceiver(s.host, s.port, extra_dirs=_extra_dirs())
     _applier.reset_recording()
     if not bpy.app.timers.is_registered(_timer):
@@ -134,12 +146,29 @@ def pump(scene=None) -> int:
     if _receiver is None:
         return 0
     s = _settings(scene)
+    _apply_rename(s.rename)
     frames = _receiver.take(all_frames=s.record)
     if not s.record:
         _applier.reset_recording()
     for f in frames:
         _applier.apply(s.target, f, record=s.record, scene=scene or bpy.context.scene)
     return len(frames)
+
+
+_rename_text: str | None = None
+
+
+def _apply_rename(text: str) -> None:
+    """Parse the panel's Rename field when it changes; report entries that do not parse."""
+    global _rename_text
+    if text == _rename_text:
+        return
+    _rename_text = text
+    table, bad = parse_rename(text)
+    if bad:
+        log.warning("lprr receiver: ignored rename entries %s (write them as name=shape_key)",
+                    ", ".join(repr(b) for b in bad))
+    _applier.set_rename(table)
 
 
 def run_blocking(seconds: float, until=None, interval: float = 0.001, scene=None) -> int:
@@ -163,6 +192,8 @@ def status() -> dict:
         "applied": _applier.applied,
         "keyed": _applier.keyed,
         "missing": sorted(_applier.missing),
+        "bad": r.stats.bad if r else 0,
+        "largest": r.stats.largest if r else 0,
     }
 
 
@@ -188,7 +219,8 @@ def _on_load_pre(*_args):
 class LPRR_OT_start(bpy.types.Operator):
     bl_idname = "lprr.receiver_start"
     bl_label = "Start receiving"
-    bl_description = "Listen for lprr's OSC stream and drive the object's shape keys"
+    bl_description = ("Listen for lprr (native OSC, VMC or Live Link Face) and drive the "
+                      "object's shape keys")
 
     def execute(self, context):
         s = _settings(context.scene)
@@ -231,6 +263,7 @@ class LPRR_PT_receiver(bpy.types.Panel):
         row.prop(s, "host", text="")
         row.prop(s, "port")
         lay.prop(s, "record", icon="REC")
+        lay.prop(s, "rename")
         if is_running():
             lay.operator(LPRR_OT_stop.bl_idname, icon="PAUSE")
             st = status()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 
 import bpy
 
@@ -10,8 +12,25 @@ from .osc_receiver import OscFrame
 log = logging.getLogger("lprr_receiver")
 
 
+def parse_rename(text: str) -> tuple[dict[str, str], list[str]]:
+    """``"A=jawOpen, Joy = mouthSmileLeft"`` -> ({"A": "jawOpen", ...}, entries that did not
+    parse). Entries are separated by commas, semicolons or new lines."""
+    table, bad = {}, []
+    for entry in re.split(r"[,;\n]", text or ""):
+        if not entry.strip():
+            continue
+        src, sep, dst = entry.partition("=")
+        if not sep or not src.strip() or not dst.strip():
+            bad.append(entry.strip())
+            continue
+        table[src.strip()] = dst.strip()
+    return table, bad
+
+
 class ShapeKeyApplier:
-    """Applies frames to one object's shape keys, matched by name (case-sensitive).
+    """Applies frames to one object's shape keys, matched by name: the rename table first
+    (incoming name -> shape key name), then the exact name, then the name ignoring case (so
+    ``EyeBlinkLeft`` drives a key named ``eyeBlinkLeft``).
 
     Names the object lacks are reported once per object (not every frame). With ``record``,
     every applied frame is also keyframed; the frame number comes from lprr's stream time
@@ -22,11 +41,36 @@ class ShapeKeyApplier:
     def __init__(self) -> None:
         self.object_name: str | None = None
         self.missing: set[str] = set()
+        self.rename: dict[str, str] = {}
+        self._lookup: dict[str, str | None] = {}  # incoming name -> key name (None: none)
+        self._keys_seen: tuple[str, ...] = ()
         self.applied = 0
         self.keyed = 0
         self._rec_origin: tuple[float, int] | None = None  # (stream seconds, scene frame)
         self._rec_clock: str | None = None
         self._last_rec_t = 0.0
+
+    def set_rename(self, rename: Mapping[str, str]) -> None:
+        rename = dict(rename)
+        if rename != self.rename:
+            self.rename = rename
+            self._lookup = {}
+            self.missing = set()  # report again under the new table
+
+    def _resolve(self, blocks, name: str) -> str | None:
+        """The key an incoming name drives (cached per object and key set)."""
+        if name in self._lookup:
+            return self._lookup[name]
+        target = self.rename.get(name)
+        if target is None:
+            lowered = {k.lower(): v for k, v in self.rename.items()}
+            target = lowered.get(name.lower(), name)
+        key = target if blocks.get(target) is not None else None
+        if key is None:
+            folded = target.lower()
+            key = next((kb.name for kb in blocks if kb.name.lower() == folded), None)
+        self._lookup[name] = key
+        return key
 
     def reset_recording(self) -> None:
         self._rec_origin = None
@@ -56,10 +100,12 @@ class ShapeKeyApplier:
         """Write one frame; returns how many shape keys were set."""
         if obj is None:
             return 0
-        if obj.name != self.object_name:
-            self.object_name = obj.name
-            self.missing = set()
         blocks = self._key_blocks(obj)
+        keys = tuple(kb.name for kb in blocks) if blocks is not None else ()
+        if obj.name != self.object_name or keys != self._keys_seen:
+            self.object_name, self._keys_seen = obj.name, keys
+            self.missing = set()
+            self._lookup = {}
         if blocks is None:
             if "<no shape keys>" not in self.missing:
                 self.missing.add("<no shape keys>")
@@ -70,7 +116,8 @@ class ShapeKeyApplier:
         n = 0
         key_frame = self._record_frame(scene or bpy.context.scene, frame) if record else None
         for name, value in frame.values.items():
-            kb = blocks.get(name)
+            key = self._resolve(blocks, name)
+            kb = blocks.get(key) if key is not None else None
             if kb is None:
                 if name not in self.missing:
                     self.missing.add(name)
@@ -81,7 +128,8 @@ class ShapeKeyApplier:
             if key_frame is not None:
                 kb.keyframe_insert("value", frame=key_frame)
         if new_missing:
-            log.warning("lprr receiver: object %r has no shape key named %s (reported once)",
+            log.warning("lprr receiver: object %r has no shape key for %s (matched ignoring case "
+                        "and through the rename table; reported once)",
                         obj.name, ", ".join(repr(m) for m in sorted(new_missing)))
         if key_frame is not None:
             self.keyed += 1
