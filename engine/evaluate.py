@@ -125,7 +125,8 @@ def _takes_calibration(method: str) -> bool:
 
 def _with_prefix(source, prefix: Sequence[np.ndarray]):
     """``source`` with ``prefix`` frames played before it (a capture source either way)."""
-    from engine.capture import GeneratorSource, open_source as open_frames
+    from engine.capture import GeneratorSource
+    from engine.capture import open_source as open_frames
 
     if not len(prefix):
         return source
@@ -296,10 +297,18 @@ def plot_curves(rep: EvalReport, path: Path, controls: Sequence[str] = KEY_CONTR
         ax.set_ylabel(c, rotation=0, ha="right", va="center", fontsize=9)
         ax.set_ylim(-0.05, 1.05)
         ax.grid(alpha=0.3)
+    return save_curves(fig, axes, len(rep.predictions) + 1,
+                       title or f"{rep.take.name}: predicted vs true", path)
+
+
+def save_curves(fig, axes, legend_cols: int, title: str, path: Path, fontsize: int = 11) -> Path:
+    """Finish a stack of curve plots (legend on top, seconds below, a title) as a PNG."""
+    import matplotlib.pyplot as plt
+
     axes = np.atleast_1d(axes)
-    axes[0].legend(loc="upper right", fontsize=8, ncol=len(rep.predictions) + 1)
+    axes[0].legend(loc="upper right", fontsize=fontsize - 3, ncol=legend_cols)
     axes[-1].set_xlabel("seconds")
-    fig.suptitle(title or f"{rep.take.name}: predicted vs true", fontsize=11)
+    fig.suptitle(title, fontsize=fontsize)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=72)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.evaluate import MethodSpec, Prediction, fmt, predict
+from engine.evaluate import MethodSpec, Prediction, fmt, predict, save_curves
 from engine.labels import ClipLabels
 from engine.metrics import to_jsonable
 from engine.realbench import DETECTORS, GEOMETRY_PAIRS, geometry, score_labelled
@@ -172,20 +172,29 @@ def summary_table(summ: dict[str, dict]) -> str:
     return "\n".join(rows)
 
 
-def markdown(results: Sequence[ClipResult]) -> str:
-    summ = summary(results)
+def clip_sections(results: Sequence[ClipResult], details: bool = False) -> list[str]:
+    """Markdown lines: one table per clip and condition (folded in <details> if asked)."""
     lines = []
-    for cond, table in summ.items():
-        lines += [f"**All clips, neutral condition `{cond}`** (means over clips; ranked by "
-                  "mean AUC):", "", summary_table(table), ""]
     for r in results:
         if not r.scores:
             continue
-        lines += [f"`{r.labels.clip}` ({int(r.labels.scored.sum())} scored frames), "
-                  f"condition `{r.condition}`:", "", clip_table(r), ""]
-        for name, err in r.errors.items():
-            lines.append(f"- {name} failed: {err}")
-    return "\n".join(lines)
+        head = (f"`{r.labels.clip}` ({int(r.labels.scored.sum())} scored frames), "
+                f"condition `{r.condition}`")
+        if details:
+            head = "<details><summary>" + head.replace("`", "") + "</summary>"
+        lines += [head + ("" if details else ":"), "", clip_table(r), ""]
+        if details:
+            lines += ["</details>", ""]
+        lines += [f"- {name} failed: {err}" for name, err in r.errors.items()]
+    return lines
+
+
+def markdown(results: Sequence[ClipResult]) -> str:
+    lines = []
+    for cond, table in summary(results).items():
+        lines += [f"**All clips, neutral condition `{cond}`** (means over clips; ranked by "
+                  "mean AUC):", "", summary_table(table), ""]
+    return "\n".join(lines + clip_sections(results))
 
 
 def to_json(results: Sequence[ClipResult]) -> dict:
@@ -221,15 +230,8 @@ def plot_clip(res: ClipResult, path: Path) -> Path | None:
         ax.set_ylabel(k, rotation=0, ha="right", va="center", fontsize=8)
         ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
-    axes = np.atleast_1d(axes)
-    axes[0].legend(loc="upper right", fontsize=7, ncol=len(res.predictions) + 1)
-    axes[-1].set_xlabel("seconds")
-    fig.suptitle(f"{lab.clip} [{res.condition}]", fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=72)
-    plt.close(fig)
-    return path
+    return save_curves(fig, axes, len(res.predictions) + 1, f"{lab.clip} [{res.condition}]",
+                       path, fontsize=10)
 
 
 def evaluate_labelled(label_files: Sequence[Path], specs: Sequence[MethodSpec],

@@ -384,7 +384,7 @@ def ranking_rows(real: list, puppets: list, mae_reports: dict[str, EvalReport]) 
 
 def write_docs(s: Settings, reports: dict[str, EvalReport], info: dict, argv: list[str],
                seconds: float, real: list | None = None, puppets: list | None = None) -> Path:
-    from engine.evaluate_real import clip_table, plot_clip, summary
+    from engine.evaluate_real import clip_sections, plot_clip, summary
     from engine.evaluate_real import summary_table as real_table
     from engine.evaluate_real import to_json as real_json
 
@@ -440,13 +440,10 @@ def write_docs(s: Settings, reports: dict[str, EvalReport], info: dict, argv: li
     for cond, table in sr.items():
         lines += [f"**All real clips, condition `{cond}`** (means over clips, best mean AUC "
                   "first):", "", real_table(table), ""]
+    lines += clip_sections(real, details=True)
     for r in real:
-        if not r.scores:
-            continue
-        lines += [f"<details><summary><code>{r.labels.clip}</code>, condition "
-                  f"<code>{r.condition}</code> ({int(r.labels.scored.sum())} scored frames)"
-                  "</summary>", "", clip_table(r), "", "</details>", ""]
-        if r.condition == "none" and plot_clip(r, s.docs / f"accuracy_real_{r.name}.png"):
+        if r.condition == "none" and r.scores and plot_clip(
+                r, s.docs / f"accuracy_real_{r.name}.png"):
             lines += [f"![{r.name}](accuracy_real_{r.name}.png)", ""]
     lines += [
         "## Does the synthetic world rank methods as real footage does?",
