@@ -133,10 +133,12 @@ class ClipLabels:
                         raise UserError(f"{path}: unknown label {name!r}; labels are "
                                         f"{', '.join(LABELS)}")
                     spans.setdefault(name, []).append((a, a + rep))
-            crops = [tuple(int(v) for v in ph["crop"]) if "crop" in ph else None
-                     for ph in photos]
-            if any(c is not None and len(c) != 4 for c in crops):
-                raise UserError(f"{path}: a crop is [x, y, width, height]")
+            crops: list[tuple[int, int, int, int] | None] = []
+            for ph in photos:
+                c = [int(v) for v in ph.get("crop", [])]
+                if c and len(c) != 4:
+                    raise UserError(f"{path}: a crop is [x, y, width, height]")
+                crops.append((c[0], c[1], c[2], c[3]) if c else None)
             return cls(str(raw.get("name", path.stem)), rep * len(photos),
                        float(raw["fps"]), spans, None, str(raw.get("description", "")),
                        path, rep, [str(ph["clip"]) for ph in photos], crops)

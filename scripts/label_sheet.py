@@ -76,7 +76,12 @@ def sheet(clip: str | Path | None, region: str = "face", labels: ClipLabels | No
           start: int = 0, end: int | None = None, step: int = 1, cols: int = 12,
           clip_dirs: tuple[Path, ...] = ()) -> np.ndarray:
     tiles = []
-    src = open_source(Path(clip)) if clip is not None else labels.open(clip_dirs)
+    if clip is not None:
+        src = open_source(Path(clip))
+    elif labels is not None:
+        src = labels.open(clip_dirs)
+    else:
+        raise SystemExit("give a clip or a label file")
     with FaceLandmarker(static=False) as fl:
         for i, frame in enumerate(src):
             lm = fl.detect(frame)  # every frame, so tracking behaves as on video
