@@ -175,3 +175,40 @@ def test_eval_labels_command(tmp_path):
         assert c["methods"]["all zeros"]["mean_auc"] == 0.5
     assert "| mediapipe |" in (out / "real_accuracy.md").read_text()
     assert (out / "real_cut_none.png").is_file()
+
+
+def test_rankings_and_tau():
+    from engine.evaluate_real import REFERENCE, kendall_tau, rank_by
+
+    assert kendall_tau(["a", "b", "c"], ["a", "b", "c"]) == 1.0
+    assert kendall_tau(["a", "b", "c"], ["c", "b", "a"]) == -1.0
+    assert kendall_tau(["a", "b", "c", "d"], ["b", "a", "c", "d"]) == pytest.approx(4 / 6)
+    summ = {"x": {"mean_auc": 0.9, "blink_recall": 1.0, "blink_precision": 0.5, "leak": 0.2},
+            "y": {"mean_auc": 0.7, "blink_recall": 0.5, "blink_precision": 0.5, "leak": 0.0},
+            REFERENCE: {"mean_auc": 0.5, "blink_recall": 0.0, "blink_precision": 0.0,
+                        "leak": 0.0}}
+    assert rank_by(summ, "mean AUC") == ["x", "y"]
+    assert rank_by(summ, "blink F1") == ["x", "y"]  # F1 0.67 against 0.5
+    assert rank_by(summ, "leak on neutral") == ["y", "x"]  # lower is better
+
+
+def test_webcam_take_starts_neutral():
+    from engine.world.sequences import natural_sequence, webcam_sequence
+
+    nat = natural_sequence(300, 30, seed=4)
+    cam = webcam_sequence(300, 30, seed=4)
+    assert nat[:45].max(1).min() > 0.05  # the natural take is never at rest ...
+    assert cam[:45].max() == 0.0  # ... the webcam take's first 1.5 s are
+    np.testing.assert_allclose(cam[90:], nat[90:])  # then the same performance
+    lab = labels_from_truth(cam, CONTROL_NAMES, 30.0)
+    assert lab.mask("neutral")[:45].all()
+
+
+def test_eval_labels_missing_clip_is_one_line(tmp_path, capsys):
+    from app.cli import main
+
+    f = tmp_path / "x.toml"
+    f.write_text('clip = "gone.mp4"\nframes = 5\nfps = 30\n[spans]\nface = [[0, 5]]\n')
+    assert main(["eval", "--labels", str(f), "--method", "heuristic"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "gone.mp4" in err[0] and "fetch_realfaces" in err[0]
