@@ -80,8 +80,10 @@ class FaceLandmarker:
         self.last_num_faces = 0
         self._warned_multi = False
 
-    def detect(self, frame_bgr: np.ndarray) -> np.ndarray | None:
-        """Return (478, 3) float32 landmarks in pixels (z scaled like x), or None for no face."""
+    def detect(self, frame_bgr: np.ndarray, t: float | None = None) -> np.ndarray | None:
+        """Return (478, 3) float32 landmarks in pixels (z scaled like x), or None for no face.
+        ``t`` (the frame's time) is not needed here; it keeps one signature for both
+        landmarkers (engine/face_tasks.py)."""
         if frame_bgr is None or frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3:
             raise ValueError("expected an HxWx3 BGR uint8 image")
         h, w = frame_bgr.shape[:2]

@@ -152,14 +152,12 @@ class FrontEnd:
             self.landmarker = FaceLandmarker(static=static)
         else:
             raise ValueError(f"unknown landmarker {landmarker!r} (facemesh or tasks)")
-        self.kind = landmarker
         self.apem = Apem(stabilize=not static)
         self.times = times or StageTimes()
 
     def __call__(self, frame: np.ndarray, t: float) -> tuple[np.ndarray | None, Patches | None]:
         with self.times.time("landmarks"):
-            pts = (self.landmarker.detect(frame, t) if self.kind == "tasks"
-                   else self.landmarker.detect(frame))
+            pts = self.landmarker.detect(frame, t)
         with self.times.time("apem"):
             patches = self.apem(frame, pts, t)
         return pts, patches
