@@ -30,12 +30,15 @@ class StageTimes:
                  len(v)) for k, v in items]
 
     def stats_ms(self, stage: str) -> dict[str, float]:
-        """{"n", "mean", "p95"} of one stage in milliseconds (NaN when it never ran)."""
+        """{"n", "mean", "p50", "p95", "p99"} of one stage in milliseconds (NaN when it
+        never ran)."""
         with self._lock:
             v = np.asarray(self._hist.get(stage, ()), np.float64) * 1e3
         if not len(v):
-            return {"n": 0, "mean": float("nan"), "p95": float("nan")}
-        return {"n": len(v), "mean": float(v.mean()), "p95": float(np.percentile(v, 95))}
+            nan = float("nan")
+            return {"n": 0, "mean": nan, "p50": nan, "p95": nan, "p99": nan}
+        p50, p95, p99 = (float(x) for x in np.percentile(v, [50, 95, 99]))
+        return {"n": len(v), "mean": float(v.mean()), "p50": p50, "p95": p95, "p99": p99}
 
     def mean_ms(self, stage: str) -> float:
         with self._lock:
