@@ -108,3 +108,32 @@ def test_missing_models_is_one_line(tmp_path):
     r = _lprr("run", "--models", str(tmp_path / "nothing"), "--source", "x.mp4")
     assert r.returncode == 2
     assert len([ln for ln in r.stderr.splitlines() if ln.strip()]) == 1, r.stderr
+
+
+def test_run_records_every_frame_on_the_source_clock(tmp_path, grace_hopper):
+    """A 24 fps file through `lprr run --record`: one row per video frame, in order, timed by
+    the source (row 100 is 00:00:04:04), frames without a face kept as rows."""
+    import json
+
+    import cv2
+
+    from app.cli import main
+
+    clip = tmp_path / "clip24.avi"
+    face = cv2.resize(grace_hopper, (200, 240))
+    vw = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 24, (200, 240))
+    for i in range(110):
+        vw.write(np.zeros_like(face) if 50 <= i < 60 else face)  # 10 frames with no face
+    vw.release()
+    csv_out, jl_out = tmp_path / "x.csv", tmp_path / "x.jsonl"
+    for out in (csv_out, jl_out):
+        assert main(["run", "--method", "heuristic", "--source", str(clip),
+                     "--record", str(out)]) == 0
+    rows = csv_out.read_text().splitlines()[1:]
+    assert len(rows) == 110
+    assert rows[100].split(",")[0] == "00:00:04:04.000"
+    assert rows[0].split(",")[0] == "00:00:00:00.000"
+    lines = [json.loads(s) for s in jl_out.read_text().splitlines()]
+    assert [d["frame"] for d in lines] == list(range(110))
+    assert abs(lines[100]["time"] - 100 / 24) < 1e-6
+    assert [d["face"] for d in lines[50:60]] == [False] * 10 and lines[49]["face"]

@@ -417,8 +417,8 @@ def test_recorder_formats_and_errors(tmp_path):
     rec.close()
     lines = (tmp_path / "r.csv").read_text().splitlines()
     assert lines[0].startswith("Timecode,BlendShapeCount,eyeBlinkLeft,")
-    assert lines[1].startswith(f"00:00:00:00.000,{C},0.5,")
-    assert lines[2].startswith("00:01:01:15.000,")
+    assert lines[1].startswith(f"00:00:02:00.000,{C},0.5,")  # the source's clock
+    assert lines[2].startswith("00:01:03:15.000,")
     with pytest.raises(UserError, match="use a .csv or .jsonl"):
         Recorder(tmp_path / "r.txt")
     with pytest.raises(UserError, match="does not exist"):

@@ -1,11 +1,15 @@
 """Record weights to disk: Live Link Face-style CSV or JSON lines (chosen by the file suffix).
 
 CSV (``.csv``): ``Timecode,BlendShapeCount,<name>,...`` then one row per frame. The timecode
-is ``HH:MM:SS:FF.fff`` since the first frame (FF = frame at ``fps``, .fff = sub-frame), as the
-Live Link Face app writes it; values are written with 7 significant digits.
+is ``HH:MM:SS:FF.fff`` on the source's own clock (FF = frame at ``fps``, .fff = sub-frame), as
+the Live Link Face app writes it: for a file, row k of a run over every frame is frame k
+(index / fps), so the animation lines up with the video's audio; for a camera it counts from
+the first frame captured. Values are written with 7 significant digits. Frames without a
+face are rows too, holding what the post-processing made of them (the last weights held, then
+eased to neutral); the JSON lines say which they are.
 
-JSON lines (``.jsonl`` / ``.json``): one object per frame,
-``{"frame": 12, "time": 0.2, "face": true, "weights": {"eyeBlinkLeft": 0.03, ...}}``.
+JSON lines (``.jsonl`` / ``.json``): one object per frame, with the source's frame index and
+media time, ``{"frame": 12, "time": 0.4, "face": true, "weights": {"eyeBlinkLeft": 0.03, ...}}``.
 """
 from __future__ import annotations
 
@@ -66,13 +70,14 @@ class Recorder(Sink):
 
     def send(self, weights: np.ndarray, names: Sequence[str], t: float, frame_index: int,
              face: bool = True) -> None:
-        rel = self._clock(names, t)
+        self._clock(names, t)
+        src_t = max(0.0, float(t))  # the source's media time, not time since recording began
         values = np.asarray(weights, np.float32).tolist()
         if self._csv is not None:
-            self._csv.writerow([timecode(rel, self.fps), len(names),
+            self._csv.writerow([timecode(src_t, self.fps), len(names),
                                 *(format(v, ".7g") for v in values)])
         else:
-            self._f.write(json.dumps({"frame": int(frame_index), "time": round(rel, 6),
+            self._f.write(json.dumps({"frame": int(frame_index), "time": round(src_t, 6),
                                       "face": bool(face),
                                       "weights": dict(zip(names, values))}) + "\n")
         self.frames += 1
