@@ -55,6 +55,9 @@ class Source(ABC):
     fps: float | None = None  # nominal rate; None = unknown (cameras that do not say)
     live: bool = False  # True: frames come at their own pace (camera)
     name: str = "source"
+    # The source index of the frame ``read`` returned last, for sources that skip what they
+    # cannot decode (so later frames keep their place on the timeline); None: count frames.
+    position: int | None = None
 
     @abstractmethod
     def read(self) -> np.ndarray | None: ...
@@ -191,9 +194,21 @@ class VideoFileSource(_CvCaptureSource):
         fps = float(self.cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 0 < fps < 1000 else 30.0
         self._count = max(0, int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+        self._read = 0
 
     def __len__(self) -> int:
         return self._count
+
+    def read(self) -> np.ndarray | None:
+        frame = super().read()
+        if frame is not None:
+            self._read += 1
+        elif self._count and self._read < self._count - 1:  # a frame or two of slack:
+            # containers often overstate their count by one
+            log.warning("%s ended early: its header promises %d frames, %d were decodable "
+                        "(truncated or corrupt file)", self.path, self._count, self._read)
+            self._count = self._read  # said once
+        return frame
 
 
 def _natural_key(p: Path) -> list:
@@ -219,7 +234,7 @@ class ImageFolderSource(Source):
         first = self.read()
         if first is None:
             raise UserError(f"cannot read any image in {self.path}")
-        self._first = first
+        self._first, self._first_pos = first, self.position
 
     def __len__(self) -> int:
         return len(self.files)
@@ -227,15 +242,17 @@ class ImageFolderSource(Source):
     def read(self) -> np.ndarray | None:
         if getattr(self, "_first", None) is not None:
             f, self._first = self._first, None
+            self.position = self._first_pos
             return f
         while self._i < len(self.files):
             f = self.files[self._i]
             self._i += 1
             img = cv2.imread(str(f), cv2.IMREAD_COLOR)
             if img is not None:
+                self.position = self._i - 1  # its place in the folder, gaps kept
                 return img
             self.unreadable += 1
-            log.warning("skipping unreadable image %s", f)
+            log.warning("skipping unreadable image %s (frame %d)", f, self._i - 1)
         return None
 
 
@@ -416,14 +433,15 @@ class Capture:
                     img = cv2.flip(img, 1)
                 if first_t is None:
                     first_t = t
-                media_t = i / fps if (fps and not src.live) else t - first_t
+                index = src.position if src.position is not None else i
+                media_t = index / fps if (fps and not src.live) else t - first_t
                 if last_t is not None and t > last_t:  # smoothed measured rate
                     inst = 1.0 / (t - last_t)
                     self._fps_ema = inst if self._fps_ema is None else (
                         0.9 * self._fps_ema + 0.1 * inst)
                 last_t = t
                 self.frames_read += 1
-                if not self._put(Frame(img, i, t, media_t)):
+                if not self._put(Frame(img, index, t, media_t)):
                     break
                 i += 1
         except Exception as e:  # noqa: BLE001 - reported to the consumer, never lost

@@ -130,7 +130,9 @@ def test_image_folder_in_natural_order(tmp_path):
         frames = list(cap)
     assert [round(_brightness(f.image) / 8) for f in frames] == [1, 2, 3, 10]
     assert src.unreadable == 1
-    assert [f.media_t for f in frames] == pytest.approx([0, 1 / 30, 2 / 30, 3 / 30])
+    # broken.png sorts first: the frames keep their places in the folder
+    assert [f.index for f in frames] == [1, 2, 3, 4]
+    assert [f.media_t for f in frames] == pytest.approx([1 / 30, 2 / 30, 3 / 30, 4 / 30])
 
 
 def test_generator_sources():
@@ -167,3 +169,21 @@ def test_list_cameras_and_missing_camera():
     missing = next(i for i in range(20, 40) if i not in {c.index for c in cams})
     with pytest.raises(UserError, match=f"cannot open camera {missing}"):
         open_source(str(missing))
+
+
+def test_truncated_video_says_how_many_frames_it_read(tmp_path, caplog):
+    import logging
+
+    clip = tmp_path / "cut.avi"
+    vw = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))
+    for i in range(40):
+        vw.write(_frame(i % 30))
+    vw.release()
+    data = clip.read_bytes()
+    clip.write_bytes(data[: len(data) // 2])  # cut off half the frames, keep the header
+    with caplog.at_level(logging.WARNING):
+        src = open_source(clip)
+        n = len(list(src))
+    assert 0 < n < 40
+    msgs = [r.getMessage() for r in caplog.records if "ended early" in r.getMessage()]
+    assert len(msgs) == 1 and "40 frames" in msgs[0] and f"{n} were decodable" in msgs[0]

@@ -137,3 +137,28 @@ def test_run_records_every_frame_on_the_source_clock(tmp_path, grace_hopper):
     assert [d["frame"] for d in lines] == list(range(110))
     assert abs(lines[100]["time"] - 100 / 24) < 1e-6
     assert [d["face"] for d in lines[50:60]] == [False] * 10 and lines[49]["face"]
+
+
+def test_folder_with_a_corrupt_image_keeps_the_timeline(tmp_path, grace_hopper, caplog):
+    """20 images, one corrupt: 19 rows, each with its file's own index, and one warning."""
+    import json
+    import logging
+
+    import cv2
+
+    from app.cli import main
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    face = cv2.resize(grace_hopper, (200, 240))
+    for i in range(20):
+        cv2.imwrite(str(folder / f"{i:02d}.png"), face)
+    (folder / "07.png").write_bytes(b"not a png")
+    out = tmp_path / "x.jsonl"
+    with caplog.at_level(logging.WARNING):
+        assert main(["run", "--method", "heuristic", "--source", str(folder),
+                     "--record", str(out)]) == 0
+    frames = [json.loads(s)["frame"] for s in out.read_text().splitlines()]
+    assert frames == [i for i in range(20) if i != 7]
+    warned = [r.getMessage() for r in caplog.records if "unreadable" in r.getMessage()]
+    assert len(warned) == 1 and "07.png" in warned[0]
