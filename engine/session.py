@@ -43,8 +43,11 @@ def open_source(source, mirror: bool = False, drop: bool | None = True) -> Captu
         src = puppet_source(text.split(":", 1)[1])
     else:
         src = open_frames(text if isinstance(source, Path) else source)
-    if drop is None:
-        drop = src.live or len(src) == 0
+    if drop is None:  # files and folders never drop, even when they do not say their length
+        from engine.capture import ImageFolderSource, VideoFileSource
+
+        drop = src.live or (len(src) == 0
+                            and not isinstance(src, (VideoFileSource, ImageFolderSource)))
     return Capture(src, mirror=mirror, drop=drop)
 
 
