@@ -110,6 +110,36 @@ def session_options(options: BackendOptions):
     return so
 
 
+def _dims(shape) -> tuple[int, ...]:
+    """An ORT shape as ints, a symbolic or unknown dimension as -1."""
+    return tuple(d if isinstance(d, int) and d > 0 else -1 for d in shape)
+
+
+def check_graph(session, spec: ModelSpec) -> None:
+    """Every input and output of the loaded graph against the manifest: names, shapes
+    (-1 matches any dimension) and dtype (float32), so a wrong model fails at load with one
+    line naming the file, the tensor, what was expected and what was found."""
+    where = display_path(spec.onnx)
+    for kind, want, got in (("input", spec.inputs, session.get_inputs()),
+                            ("output", spec.outputs, session.get_outputs())):
+        found = {t.name: t for t in got}
+        for name, shape in want.items():
+            t = found.get(name)
+            if t is None:
+                raise BackendError(f"{where}: {kind} {name!r} expected, not in the graph "
+                                   f"(found {sorted(found)})")
+            dims = _dims(t.shape)
+            if len(dims) != len(shape) or any(w > 0 and g > 0 and w != g
+                                               for w, g in zip(shape, dims)):
+                raise BackendError(f"{where}: {kind} {name!r} expected shape {list(shape)}, "
+                                   f"found {list(dims)}")
+            if t.type != "tensor(float)":
+                raise BackendError(f"{where}: {kind} {name!r} expected dtype float32, "
+                                   f"found {t.type}")
+        if kind == "input" and (extra := sorted(set(found) - set(want))):
+            raise BackendError(f"{where}: graph inputs {extra} are not in the manifest")
+
+
 class OrtBackend(Backend):
     def __init__(self, kind: str, spec: ModelSpec, options: BackendOptions):
         super().__init__(spec)
@@ -135,10 +165,7 @@ class OrtBackend(Backend):
             raise BackendError(f"{self.name}: {providers[0][0]} failed to initialise (check the "
                                "CUDA/cuDNN/TensorRT libraries match this onnxruntime-gpu build; "
                                "run `lprr doctor`)")
-        names = [i.name for i in self.session.get_inputs()]
-        if sorted(names) != sorted(spec.input_names):
-            raise BackendError(f"{display_path(spec.onnx)}: graph inputs {names} do not match "
-                               f"the manifest's {list(spec.input_names)}")
+        check_graph(self.session, spec)
         self._outputs = list(spec.output_names)
         self._binding = self.session.io_binding() if options.io_binding else None
         self._device = "cpu" if kind == "cpu" else "cuda"
