@@ -113,14 +113,11 @@ def predict(source, spec: MethodSpec, backend: str = "ort-cpu", smoothing: str =
 
 
 def _takes_calibration(method: str) -> bool:
-    import importlib
     import inspect
 
-    from engine.methods import METHODS
+    from engine.methods import method_class
 
-    module, cls = METHODS[method].split(":")
-    sig = inspect.signature(getattr(importlib.import_module(module), cls))
-    return "calibration" in sig.parameters
+    return "calibration" in inspect.signature(method_class(method)).parameters
 
 
 def _with_prefix(source, prefix: Sequence[np.ndarray]):

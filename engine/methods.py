@@ -50,8 +50,12 @@ def create_method(method: str, models: str | Path, backend: str = "auto",
                   times: StageTimes | None = None, **extra) -> Method:
     """``extra`` goes to the method's constructor (e.g. ``calibration`` for the landmark
     methods: an unlabelled performer video or take that starts with a neutral face)."""
+    return method_class(method)(models, backend, options, times, **extra)
+
+
+def method_class(method: str) -> type:
+    """The class registered under ``method`` (imported on first use)."""
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     module, cls = METHODS[method].split(":")
-    factory = getattr(importlib.import_module(module), cls)
-    return factory(models, backend, options, times, **extra)
+    return getattr(importlib.import_module(module), cls)
