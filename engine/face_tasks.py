@@ -11,7 +11,6 @@ care which one found the face; the blendshapes of the last face are kept in
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import UserError
-from engine.landmarks import LandmarkerConfig, _native_stderr_silenced
+from engine.landmarks import LandmarkerConfig
 from engine.paths import ASSETS
 
 log = logging.getLogger(__name__)
@@ -79,10 +78,8 @@ class TaskLandmarker:
             min_face_presence_confidence=self.config.min_tracking_confidence,
             min_tracking_confidence=self.config.min_tracking_confidence,
             output_face_blendshapes=blendshapes)
-        with _native_stderr_silenced():
-            self._lm = vision.FaceLandmarker.create_from_options(opts)
+        self._lm = vision.FaceLandmarker.create_from_options(opts)
         self._video = mode == vision.RunningMode.VIDEO
-        self._first = True
         self._last_ms = -1
         self._order: np.ndarray | None = None
         self.last_num_faces = 0
@@ -97,17 +94,15 @@ class TaskLandmarker:
         h, w = frame_bgr.shape[:2]
         img = mp.Image(image_format=mp.ImageFormat.SRGB,
                        data=np.ascontiguousarray(frame_bgr[:, :, ::-1]))
-        with _native_stderr_silenced() if self._first else contextlib.nullcontext():
-            if self._video:
-                # VIDEO mode needs strictly increasing timestamps (ms); a source whose clock
-                # repeats or has no clock still advances by 1 ms a frame.
-                ms = round(t * 1000.0) if t is not None else self._last_ms + 33
-                ms = max(ms, self._last_ms + 1)
-                self._last_ms = ms
-                res = self._lm.detect_for_video(img, ms)
-            else:
-                res = self._lm.detect(img)
-        self._first = False
+        if self._video:
+            # VIDEO mode needs strictly increasing timestamps (ms); a source whose clock
+            # repeats or has no clock still advances by 1 ms a frame.
+            ms = round(t * 1000.0) if t is not None else self._last_ms + 33
+            ms = max(ms, self._last_ms + 1)
+            self._last_ms = ms
+            res = self._lm.detect_for_video(img, ms)
+        else:
+            res = self._lm.detect(img)
         self.last_num_faces = len(res.face_landmarks)
         if not res.face_landmarks:
             self.last_blendshapes = None

@@ -4,11 +4,8 @@
 """
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,29 +33,6 @@ class LandmarkerConfig:
     min_tracking_confidence: float = 0.5
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """MediaPipe's C++ side prints setup warnings straight to fd 2; hide them from users."""
-    if os.environ.get("LPRR_NATIVE_LOGS"):
-        yield
-        return
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, ValueError, OSError):  # no real stderr (e.g. captured)
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(devnull)
-
-
 class FaceLandmarker:
     """Wraps ``mp.solutions.face_mesh.FaceMesh`` with ``refine_landmarks=True``."""
 
@@ -68,15 +42,14 @@ class FaceLandmarker:
         self.config = config or LandmarkerConfig()
         if static is not None:
             self.config.static_image_mode = static
-        with _native_stderr_silenced():
-            self._mesh = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=self.config.static_image_mode,
-                max_num_faces=self.config.max_num_faces,
-                refine_landmarks=True,
-                min_detection_confidence=self.config.min_detection_confidence,
-                min_tracking_confidence=self.config.min_tracking_confidence,
-            )
-        self._first = True
+        # Its C++ log lines are filtered out by the lprr process (app/native_logs.py).
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=self.config.static_image_mode,
+            max_num_faces=self.config.max_num_faces,
+            refine_landmarks=True,
+            min_detection_confidence=self.config.min_detection_confidence,
+            min_tracking_confidence=self.config.min_tracking_confidence,
+        )
         self.last_num_faces = 0
         self._warned_multi = False
 
@@ -88,12 +61,7 @@ class FaceLandmarker:
             raise ValueError("expected an HxWx3 BGR uint8 image")
         h, w = frame_bgr.shape[:2]
         rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
-        if self._first:  # the graph prints its warnings on the first frames only
-            with _native_stderr_silenced():
-                res = self._mesh.process(rgb)
-            self._first = False
-        else:
-            res = self._mesh.process(rgb)
+        res = self._mesh.process(rgb)
         faces = res.multi_face_landmarks or []
         self.last_num_faces = len(faces)
         if not faces:

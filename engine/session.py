@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ import cv2
 import numpy as np
 
 from engine.capture import Capture
-from engine.errors import UserError
+from engine.errors import Interrupted, UserError
 from engine.methods import Method, create_method
 from engine.pipeline import Pipeline, PipelineConfig
 from engine.retarget import FrameResult
@@ -159,8 +160,13 @@ class LiveOptions:
     subject: str | None = None  # Live Link subject (None: "lprr")
 
 
-def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None) -> str:
-    """``lprr run``: headless, every sink the options name, a one-line live status."""
+def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None,
+             stop: threading.Event | None = None) -> str:
+    """``lprr run``: headless, every sink the options name, a one-line live status.
+
+    ``stop`` (set from a signal handler, say) ends the session cleanly at any moment: during
+    start-up it raises ``Interrupted`` before anything is recorded; later, every processed
+    frame is in the recording and the summary is returned."""
     from engine.post.mapping import load_rename
     from engine.post.postprocess import PostConfig, PostProcessor
     from engine.sinks import make_sink
@@ -173,8 +179,18 @@ def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None) -> s
     sinks = [make_sink(opt.protocol, opt.osc, names=opt.names, rename=rename,
                        subject=opt.subject, fps=cap.source.fps)] if opt.osc else []
     extra = {"calibration": opt.calibration} if opt.calibration is not None else {}
+    stop = stop or threading.Event()
+    if stop.is_set():
+        raise Interrupted("stopped during start-up; nothing was recorded")
     rt = create_method(opt.method, opt.models, opt.backend, times=times, **extra)
-    rt.warmup()  # before the first frame is read, so a file's first frames are not lost
+    try:
+        rt.warmup()  # before the first frame is read, so a file's first frames are not lost
+    except BaseException:
+        rt.close()
+        raise
+    if stop.is_set():
+        rt.close()
+        raise Interrupted("stopped during start-up; nothing was recorded")
     cap.start()
     if opt.record:
         sinks.append(Recorder(opt.record, fps=cap.source.fps or 30.0))
@@ -184,19 +200,21 @@ def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None) -> s
         post.start_calibration(seconds=opt.calibrate_s)
     pipe = Pipeline(rt, capture_frames(cap), post=post.process, sinks=sinks, times=times)
     pipe.start()
-    t0 = time.monotonic()
+    t0 = last_status = time.monotonic()
     try:
-        while not pipe.wait(0.5):
-            if opt.duration_s is not None and time.monotonic() - t0 > opt.duration_s:
+        while not pipe.wait(0.05) and not stop.is_set():
+            now = time.monotonic()
+            if opt.duration_s is not None and now - t0 > opt.duration_s:
                 break
-            if status:
+            if status and now - last_status >= 0.5:
+                last_status = now
                 state = post.state if pipe.faces else "searching"
                 status(f"{pipe.fps:5.1f} fps | latency {pipe.last_latency * 1e3:5.1f} ms | "
                        f"face: {state:<9} | dropped {cap.dropped} | {rt.backend_name}")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a caller that left SIGINT to Python
         pass
     finally:
-        pipe.stop()
+        pipe.stop(timeout=10.0)  # the frame in flight still reaches every sink
         cap.stop()
         rt.close()
     if pipe.error is not None:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from pathlib import Path
 
+from app import stopping
 from app.commands.wire import add_wire_options
 from engine.paths import DEFAULT_MODELS
 from engine.post.one_euro import SMOOTHING_PRESETS
@@ -47,6 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    stopping.arm(stop)  # from here a signal ends the session cleanly (app/stopping.py)
     from engine.session import LiveOptions, run_live
 
     opt = LiveOptions(models=args.models, source=args.source, backend=args.backend,
@@ -60,6 +64,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("\r" + line)
         sys.stderr.flush()
 
-    summary = run_live(opt, status if sys.stderr.isatty() else None)
+    summary = run_live(opt, status if sys.stderr.isatty() else None, stop=stop)
     print(("\n" if sys.stderr.isatty() else "") + summary)
     return 0

@@ -16,8 +16,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -53,11 +55,14 @@ class Recorder(Sink):
         if not self.path.parent.is_dir():
             raise UserError(f"cannot record to {self.path}: folder {self.path.parent} "
                             "does not exist")
-        try:
-            self._f = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        except OSError as e:
-            raise UserError(f"cannot record to {self.path}: {e.strerror}") from None
-        self._csv = csv.writer(self._f) if self.fmt == "csv" else None
+        if self.path.is_dir() or not os.access(self.path.parent, os.W_OK):
+            raise UserError(f"cannot record to {self.path}: "
+                            + ("it is a folder" if self.path.is_dir() else
+                               f"folder {self.path.parent} is not writable"))
+        # The file is created with the first frame, so a run that never starts (a wrong
+        # model, Ctrl-C during start-up) leaves nothing behind.
+        self._f: TextIO | None = None
+        self._csv = None
         self.fps = fps
         self.flush_every = flush_every
         self.frames = 0
@@ -65,7 +70,12 @@ class Recorder(Sink):
     def _compile(self, names: tuple[str, ...]) -> None:
         if self._names is not None:
             raise ValueError("recorder: the control names changed mid-recording")
-        if self._csv is not None:
+        try:
+            self._f = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        except OSError as e:
+            raise UserError(f"cannot record to {self.path}: {e.strerror}") from None
+        if self.fmt == "csv":
+            self._csv = csv.writer(self._f)
             self._csv.writerow(["Timecode", "BlendShapeCount", *names])
 
     def send(self, weights: np.ndarray, names: Sequence[str], t: float, frame_index: int,
@@ -73,6 +83,7 @@ class Recorder(Sink):
         self._clock(names, t)
         src_t = max(0.0, float(t))  # the source's media time, not time since recording began
         values = np.asarray(weights, np.float32).tolist()
+        assert self._f is not None  # opened by _clock -> _compile on the first frame
         if self._csv is not None:
             self._csv.writerow([timecode(src_t, self.fps), len(names),
                                 *(format(v, ".7g") for v in values)])
@@ -85,7 +96,7 @@ class Recorder(Sink):
             self._f.flush()
 
     def close(self) -> None:
-        if not self._f.closed:
+        if self._f is not None and not self._f.closed:
             self._f.close()
 
 

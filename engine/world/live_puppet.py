@@ -28,4 +28,7 @@ def puppet_frames(photo: str | Path, seed: int = 0, fps: float = 30.0, size: int
 
 
 def puppet_source(photo: str | Path, seed: int = 0, fps: float = 30.0) -> GeneratorSource:
+    from engine.world.puppet import load_photo
+
+    load_photo(photo)  # a missing or unreadable photo is a user error now, not mid-capture
     return GeneratorSource(lambda: puppet_frames(photo, seed, fps), fps)
