@@ -649,3 +649,236 @@ def test_render_take_of_the_demo_character(tmp_path):
     # the frames change with the weights
     diffs = [np.abs(frames[i].astype(int) - frames[i + 1].astype(int)).mean() for i in range(19)]
     assert max(diffs) > 0.5
+
+
+# ----------------------------------------------------------------- recorded takes into a .blend
+take_import = _load("lprr_test_take_import", SCRIPTS / "lprr_receiver" / "take_import.py")
+
+
+def _write_take(path: Path, names: list[str], w: np.ndarray, t0: float = 0.0,
+                fps: float = 30.0) -> Path:
+    """A take as lprr's recorder writes it (row k at media time t0 + k / fps)."""
+    from engine.sinks.recorder import Recorder
+
+    rec = Recorder(path, fps=fps)
+    for k, row in enumerate(w):
+        rec.send(row, names, t0 + k / fps, k, face=k % 4 != 3)
+    rec.close()
+    return path
+
+
+def test_addon_take_reader_agrees_with_lprrs(tmp_path):
+    """The add-on's own small reader (it runs without lprr) reads both recorder formats as
+    lprr's reader does: names, media times (timecode rate inferred) and values."""
+    from engine.errors import UserError
+    from engine.sinks.recorder import read_recording_timed
+
+    w = np.random.default_rng(2).uniform(0, 1, (75, 4)).astype(np.float32)
+    names = ["jawOpen", "eyeBlinkLeft", "mouthSmileLeft", "tongueOut"]
+    for suffix, fps in ((".csv", 60.0), (".csv", 25.0), (".jsonl", 30.0)):
+        p = _write_take(tmp_path / f"t{int(fps)}{suffix}", names, w, t0=3.0, fps=fps)
+        ours, theirs = read_recording_timed(p), take_import.read_take(str(p))
+        assert ours.names == theirs.names == names
+        assert ours.fps == (fps if suffix == ".csv" else None)  # inferred from the timecodes
+        np.testing.assert_allclose(ours.times, 3.0 + np.arange(75) / fps, atol=1e-5)
+        np.testing.assert_allclose(theirs.times, ours.times, atol=1e-9)
+        np.testing.assert_allclose(np.array(theirs.values), ours.values, atol=1e-6)
+        np.testing.assert_allclose(ours.values, w, atol=1e-6)
+    (tmp_path / "bad.csv").write_text("Timecode,BlendShapeCount,a\n00:00:00:00.000,1,x\n")
+    with pytest.raises(UserError, match="cannot read take"):
+        read_recording_timed(tmp_path / "bad.csv")
+    with pytest.raises(UserError, match="no such take file"):
+        read_recording_timed(tmp_path / "none.jsonl")
+
+
+def test_import_take_missing_take_is_one_line(tmp_path):
+    """Checked before Blender starts: runs without one."""
+    r = _lprr("blender", "import-take", str(tmp_path / "none.csv"), "--blend",
+              str(tmp_path / "x.blend"), "--object", "Face")
+    assert r.returncode == 2 and r.stderr.strip() == \
+        f"lprr blender: error: no such take file: {tmp_path / 'none.csv'}"
+
+
+def _lprr(*args: str) -> subprocess.CompletedProcess:
+    """The real CLI, in a child process, with this checkout first on the path."""
+    from engine.paths import ROOT
+
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
+                                         if p)}
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT, env=env, check=False)
+
+
+@pytest.fixture(scope="module")
+def demo_blend(blender_files):
+    """The demo character saved as a .blend (scene at Blender's default 24 fps, frames 1-250)."""
+    out = blender_files / "demo.blend"
+    if not out.exists():
+        r = subprocess.run([BLENDER, "-b", "--factory-startup", "--python-exit-code", "1",
+                            "--python", str(SCRIPTS / "demo_character.py"), "--", "--obj-dir",
+                            str(blender_files / "character"), "--save", str(out)],
+                           capture_output=True, text=True, timeout=120, check=False)
+        assert r.returncode == 0 and out.is_file(), r.stdout[-2000:] + r.stderr[-2000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def recorded_takes(tmp_path_factory):
+    """45 frames of the demo clip through the real pipeline (``lprr run --record``), once as
+    CSV and once as JSON lines."""
+    import cv2
+
+    from engine.paths import ASSETS, DEFAULT_MODELS
+
+    if not (DEFAULT_MODELS / "manifest.json").is_file():
+        pytest.skip("no shipped default models in exported/demo")
+    root = tmp_path_factory.mktemp("takes")
+    clip = root / "clip"
+    clip.mkdir()
+    cap = cv2.VideoCapture(str(ASSETS / "demo" / "clip" / "frames.avi"))
+    for i in range(45):  # a folder of frames: media time index / 30 s, like the clip's
+        ok, img = cap.read()
+        assert ok
+        cv2.imwrite(str(clip / f"{i:04d}.png"), img)
+    cap.release()
+    takes = {}
+    for suffix in ("csv", "jsonl"):
+        takes[suffix] = root / f"take.{suffix}"
+        r = _lprr("run", "--source", str(clip), "--record", str(takes[suffix]))
+        assert r.returncode == 0, r.stderr[-2000:]
+    return takes
+
+
+READBACK = r'''
+import json, sys
+import bpy
+
+argv = sys.argv[sys.argv.index("--") + 1:]
+addons, demo, take, start = argv[0], argv[1], argv[2], int(argv[3])
+blends = argv[4:]
+
+def dump(obj):
+    s = bpy.context.scene
+    act = obj.data.shape_keys.animation_data.action
+    return {"fps": s.render.fps / s.render.fps_base, "frame_start": s.frame_start,
+            "frame_end": s.frame_end,
+            "keys": {fc.data_path: [[p.co[0], p.co[1], p.interpolation]
+                                    for p in fc.keyframe_points] for fc in act.fcurves}}
+
+out = {}
+for path in blends:
+    bpy.ops.wm.open_mainfile(filepath=path)
+    out[path] = dump(bpy.data.objects["lprr_demo"])
+# the panel's "Import take..." on the active object, from the installed add-on
+sys.path.insert(0, addons)
+import lprr_receiver
+lprr_receiver.register()
+bpy.ops.wm.open_mainfile(filepath=demo)
+obj = bpy.data.objects["lprr_demo"]
+bpy.context.view_layer.objects.active = obj
+print("OPERATOR", bpy.ops.lprr.import_take(filepath=take, use_scene_start=False,
+                                           start_frame=start), flush=True)
+out["operator"] = dump(obj)
+print("READBACK", json.dumps(out), flush=True)
+'''
+
+
+def _expected_keys(times: np.ndarray, fps: float, start: int) -> dict[int, int]:
+    """Frame -> row, by the documented rule: start + round(t * fps) (halves up); of rows on one
+    frame, the nearest in time."""
+    x = times * fps
+    frames = start + np.floor(x + 0.5).astype(int)
+    return {int(f): int(min(np.flatnonzero(frames == f), key=lambda i: abs(x[i] + start - f)))
+            for f in np.unique(frames)}
+
+
+@needs_blender
+@pytest.mark.slow
+def test_import_take_keys_a_recorded_take(blender_files, demo_blend, recorded_takes, tmp_path):
+    """A take recorded by the real pipeline, keyed into the demo character with the CLI
+    (CSV at the scene start, JSON lines from frame 300); read back in Blender, every key holds
+    the take's value on frame start + round(t * scene fps). The add-on's operator keys the
+    JSON lines take the same way."""
+    from engine.sinks.recorder import read_recording_timed
+
+    outs = {"csv": tmp_path / "keyed_csv.blend", "jsonl": tmp_path / "keyed_jsonl.blend"}
+    starts = {"csv": None, "jsonl": 300}
+    for fmt, out in outs.items():
+        args = ["--start", str(starts[fmt])] if starts[fmt] is not None else []
+        r = _lprr("blender", "import-take", str(recorded_takes[fmt]), "--blend",
+                  str(demo_blend), "--object", "lprr_demo", "--out", str(out), *args)
+        assert r.returncode == 0, r.stderr[-2000:]
+        lines = r.stdout.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("wrote "), r.stdout  # nothing missing
+        assert f"{len(CONTROL_NAMES)} shape keys" in lines[0]
+
+    script = _script(tmp_path, "readback.py", READBACK)
+    r = subprocess.run([BLENDER, "-b", "--factory-startup", "--python-exit-code", "1",
+                        "--python", str(script), "--", str(blender_files / "addons"),
+                        str(demo_blend), str(recorded_takes["jsonl"]), "300",
+                        str(outs["csv"]), str(outs["jsonl"])], capture_output=True, text=True,
+                       timeout=120, env=_env_without_venv(), check=False)
+    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("READBACK ")), None)
+    assert r.returncode == 0 and line, r.stdout[-2000:] + r.stderr[-2000:]
+    back = json.loads(line.split(" ", 1)[1])
+    assert "OPERATOR {'FINISHED'}" in r.stdout
+
+    for fmt, out in outs.items():
+        rec = read_recording_timed(recorded_takes[fmt])
+        assert rec.names == list(CONTROL_NAMES) and len(rec.times) == 45
+        assert (rec.values.std(0) > 0.01).sum() >= 10  # a moving face, not a flat take
+        np.testing.assert_allclose(rec.times, np.arange(45) / 30, atol=1e-4)
+        got = back[str(out)]
+        assert got["fps"] == 24.0  # the take's 30 fps resampled to the scene's rate
+        start = starts[fmt] if starts[fmt] is not None else got["frame_start"]
+        want = _expected_keys(rec.times, got["fps"], start)
+        assert list(want) == list(range(start, start + 36))  # 44 / 30 s = frame 35.2 at 24 fps
+        assert got["frame_end"] == max(250, start + 35)  # grown to cover the take
+        assert len(got["keys"]) == len(CONTROL_NAMES)
+        for j, name in enumerate(rec.names):
+            pts = got["keys"][f'key_blocks["{name}"].value']
+            assert [p[0] for p in pts] == list(want), (fmt, name)
+            assert {p[2] for p in pts} == {"LINEAR"}
+            vals = np.array([p[1] for p in pts])
+            np.testing.assert_allclose(vals, rec.values[list(want.values()), j], atol=1e-4,
+                                       err_msg=f"{fmt} {name}")
+    op, cli = back["operator"], back[str(outs["jsonl"])]
+    assert op["frame_end"] == cli["frame_end"] and op["keys"].keys() == cli["keys"].keys()
+    for path, pts in cli["keys"].items():
+        np.testing.assert_allclose(np.array(op["keys"][path])[:, :2].astype(float),
+                                   np.array(pts)[:, :2].astype(float), atol=1e-6)
+
+
+@needs_blender
+def test_import_take_reports_names_the_object_lacks(demo_blend, tmp_path):
+    """Names the object lacks are reported (exit 0); perfect-sync case finds the key; the
+    .blend is saved in place."""
+    import shutil
+
+    blend = shutil.copy(demo_blend, tmp_path / "char.blend")
+    names = ["jawOpen", "EyeBlinkLeft", "tongueOut", "cheekPuff_typo"]
+    w = np.random.default_rng(5).uniform(0, 1, (10, 4)).astype(np.float32)
+    take = _write_take(tmp_path / "take.jsonl", names, w)
+    before = Path(blend).stat().st_mtime_ns
+    r = _lprr("blender", "import-take", str(take), "--blend", str(blend), "--object",
+              "lprr_demo", "--start", "5")
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.strip().splitlines()
+    assert lines[0] == ("lprr_demo has no shape key for 2 of the take's names: tongueOut, "
+                        "cheekPuff_typo")
+    assert lines[1].startswith("wrote 16 keyframes (2 shape keys x 8 frames; frames 5-12 at "
+                               "24 fps) on lprr_demo, saved ")
+    assert Path(blend).stat().st_mtime_ns != before
+
+
+@needs_blender
+def test_import_take_unknown_object_is_one_line(demo_blend, tmp_path):
+    take = _write_take(tmp_path / "take.csv", ["jawOpen"], np.zeros((3, 1), np.float32))
+    r = _lprr("blender", "import-take", str(take), "--blend", str(demo_blend), "--object",
+              "Face")
+    assert r.returncode == 2
+    err = r.stderr.strip().splitlines()
+    assert err == [(f"lprr blender: error: no object 'Face' in {demo_blend} (meshes: "
+                    "lprr_demo, lprr_demo_eye_left, lprr_demo_eye_right)")], r.stderr
+    assert "Traceback" not in r.stdout + r.stderr

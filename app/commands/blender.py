@@ -1,13 +1,16 @@
-"""``lprr blender``: the Blender round trip (add-on install, demo character, dataset renders).
+"""``lprr blender``: the Blender round trip (add-on install, demo character, dataset renders,
+recorded takes keyframed into a .blend).
 
     lprr blender install-addon [--dest ADDONS_DIR | --zip FILE] [--blender PATH] [--no-vendor]
     lprr blender export-character OUT_DIR
     lprr blender render-take --out TAKE [--blend FILE --object NAME] [--frames 20]
                              [--resolution 256] [--seed 0] [--engine CYCLES] [--blender PATH]
+    lprr blender import-take TAKE --blend FILE --object NAME [--start FRAME] [--take-fps FPS]
+                             [--out FILE] [--blender PATH]
 
 The Blender-side code lives in ``scripts/blender/`` (the receiver add-on ``lprr_receiver``,
-``demo_character.py`` and ``render_take.py``); this module only prepares files and starts
-Blender.
+``demo_character.py``, ``render_take.py`` and ``import_take.py``); this module only prepares
+files and starts Blender.
 """
 from __future__ import annotations
 
@@ -203,6 +206,57 @@ def render_take(out: str | Path, frames: int = 20, resolution: int | str = 256, 
     return Path(out)
 
 
+RESULT_PREFIX, ERROR_PREFIX = "LPRR_RESULT ", "LPRR_ERROR "  # import_take.py's report lines
+
+
+def import_take(take: str | Path, blend: str | Path, object_name: str,
+                start: int | None = None, out: str | Path | None = None,
+                take_fps: float | None = None, blender: str | None = None,
+                timeout: float | None = None) -> dict:
+    """Keyframe a recorded take onto ``object_name``'s shape keys in ``blend`` with
+    ``scripts/blender/import_take.py`` and save (in place, or to ``out``); returns the
+    script's report (keyed, missing, frames, keys, first_frame, last_frame, ...).
+
+    The take is parsed here, with lprr's reader, and handed to Blender as plain JSON rows:
+    one parser of recordings for lprr, and Blender needs nothing of lprr's."""
+    from engine.sinks.recorder import read_recording_timed
+
+    rec = read_recording_timed(take, take_fps)
+    if len(rec.times) == 0:
+        raise UserError(f"take {take} has no frames")
+    blend = Path(blend)
+    if not blend.is_file():
+        raise UserError(f"no such .blend: {blend}")
+    exe = find_blender(blender)
+    if exe is None:
+        raise UserError("no blender binary found: install Blender (Debian/Ubuntu: "
+                        f"apt-get install blender), put it on PATH or set {BLENDER_ENV}")
+    with tempfile.TemporaryDirectory(prefix="lprr_take_") as tmp:
+        rows = Path(tmp) / "rows.json"
+        rows.write_text(json.dumps({"names": rec.names, "times": rec.times.tolist(),
+                                    "values": rec.values.tolist()}))
+        args = ["--rows", str(rows), "--object", object_name]
+        if start is not None:
+            args += ["--start", str(start)]
+        if out is not None:
+            args += ["--out", str(Path(out).resolve())]
+        cmd = blender_command(exe, BLENDER_SCRIPTS / "import_take.py", args, blend.resolve())
+        log.info("running %s", " ".join(cmd))
+        r = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
+    lines = (r.stdout + "\n" + r.stderr).splitlines()
+    for ln in lines:
+        if ln.startswith(ERROR_PREFIX):
+            raise UserError(ln[len(ERROR_PREFIX):])
+    result = next((ln for ln in lines if ln.startswith(RESULT_PREFIX)), None)
+    if r.returncode == 0 and result is not None:
+        return json.loads(result[len(RESULT_PREFIX):])
+    opened = next((ln for ln in lines if ln.startswith("Error: ")), None)
+    if opened is not None and result is None:  # Blender itself could not open the file
+        raise UserError(f"Blender cannot open {blend}: {opened[len('Error: '):]}")
+    tail = "\n".join("\n".join(lines).strip().splitlines()[-15:])
+    raise UserError(f"Blender failed (exit {r.returncode}):\n{tail}")
+
+
 # ------------------------------------------------------------------------- CLI
 def _run_install(args: argparse.Namespace) -> int:
     vendor = not args.no_vendor
@@ -245,9 +299,22 @@ def _run_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_import_take(args: argparse.Namespace) -> int:
+    rep = import_take(args.take, args.blend, args.object, args.start, args.out,
+                      args.take_fps, args.blender)
+    if rep["missing"]:
+        print(f"{rep['object']} has no shape key for {len(rep['missing'])} of the take's names: "
+              f"{', '.join(rep['missing'])}")
+    frames = (f"frames {rep['first_frame']}-{rep['last_frame']} at {rep['scene_fps']:g} fps"
+              if rep["keys"] else "nothing keyed")
+    print(f"wrote {rep['keys']} keyframes ({len(rep['keyed'])} shape keys x {rep['frames']} "
+          f"frames; {frames}) on {rep['object']}, saved {rep['saved']}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("blender", help="Blender: install the receiver add-on, export the demo "
-                       "character, render a labelled take",
+                       "character, render a labelled take, import a recorded take",
                        description="The Blender round trip. See scripts/blender/.")
     kinds = p.add_subparsers(dest="blender_command", required=True, metavar="ACTION")
 
@@ -282,3 +349,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: the object's 'lprr_landmarks' property)")
     r.add_argument("--blender", help=f"blender binary (default: ${BLENDER_ENV} or PATH)")
     r.set_defaults(func=_run_render)
+
+    t = kinds.add_parser("import-take", help="keyframe a recorded take (lprr run --record) "
+                         "onto an object's shape keys in a .blend",
+                         description="Keys the take's rows at the scene's frame rate: the row "
+                         "at media time t goes to frame START + round(t * scene fps), so START "
+                         "is where the source video's first frame sits. Shape keys are matched "
+                         "by name (exactly, then ignoring case); the take replaces their keys "
+                         "in its frame range. The scene's frame_end grows to cover the take.")
+    t.add_argument("take", type=Path, help="recorded .csv or .jsonl (lprr run --record)")
+    t.add_argument("--blend", type=Path, required=True, help="the .blend to key")
+    t.add_argument("--object", required=True, help="mesh with the shape keys")
+    t.add_argument("--start", type=int, default=None, metavar="FRAME",
+                   help="scene frame of the take's time 0 (default: the scene's frame_start)")
+    t.add_argument("--take-fps", type=float, default=None, metavar="FPS",
+                   help="frame rate of a CSV take's timecodes (default: inferred from them; "
+                        "30 for takes under a second)")
+    t.add_argument("--out", type=Path, help="save to this .blend (default: --blend, in place)")
+    t.add_argument("--blender", help=f"blender binary (default: ${BLENDER_ENV} or PATH)")
+    t.set_defaults(func=_run_import_take)

@@ -10,6 +10,9 @@ eased to neutral); the JSON lines say which they are.
 
 JSON lines (``.jsonl`` / ``.json``): one object per frame, with the source's frame index and
 media time, ``{"frame": 12, "time": 0.4, "face": true, "weights": {"eyeBlinkLeft": 0.03, ...}}``.
+
+``read_recording_timed`` reads either back (names, media times, values); it is lprr's one reader
+of recordings (``lprr blender import-take`` uses it).
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import json
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -26,6 +30,7 @@ import numpy as np
 from engine.errors import UserError
 from engine.sinks.base import Sink
 
+DEFAULT_TIMECODE_FPS = 30.0  # what the recorder uses for a source that does not say its rate
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -100,14 +105,83 @@ class Recorder(Sink):
             self._f.close()
 
 
+@dataclass
+class Recording:
+    """A recorder file read back: one row per recorded frame."""
+
+    names: list[str]
+    times: np.ndarray  # (N,) float64: the source's media time of each row, seconds
+    values: np.ndarray  # (N, C) float32
+    fps: float | None  # CSV: the timecodes' frame rate (given or inferred); JSON lines: None
+
+
+def infer_timecode_fps(timecodes: Sequence[str], default: float = DEFAULT_TIMECODE_FPS) -> float:
+    """The frame rate of ``HH:MM:SS:FF`` timecodes: the largest FF + 1 once the take crosses a
+    whole second (FF counts 0..fps-1 within each second), else ``default``. Whole rates only:
+    a 29.97 fps take reads as 30."""
+    if len({tc.rsplit(":", 1)[0] for tc in timecodes}) < 2:
+        return default  # within one second: FF never wrapped, so it says nothing
+    return float(max(int(float(tc.rsplit(":", 1)[1])) for tc in timecodes) + 1)
+
+
+def read_recording_timed(path: str | Path, fps: float | None = None) -> Recording:
+    """Names, media times and weights from a recorder CSV or JSON-lines file.
+
+    A CSV does not store its frame rate; ``fps`` gives it, else it is inferred from the
+    timecodes (``infer_timecode_fps``). A missing or malformed file is a ``UserError``.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"no such take file: {p}")
+    try:
+        if FORMATS.get(p.suffix.lower()) == "csv":
+            return _read_csv(p, fps)
+        return _read_jsonl(p)
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read take {p}: {e}") from None
+
+
+def _read_csv(p: Path, fps: float | None) -> Recording:
+    with open(p, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.reader(f) if r]
+    if not rows or rows[0][:2] != ["Timecode", "BlendShapeCount"]:
+        raise UserError(f"cannot read take {p}: not a recorder CSV (the header must start "
+                        "with Timecode,BlendShapeCount)")
+    names = rows[0][2:]
+    body = rows[1:]
+    try:
+        rate = fps or infer_timecode_fps([r[0] for r in body])
+        times = [parse_timecode(r[0], rate) for r in body]
+        values = [[float(v) for v in r[2:]] for r in body]
+    except (ValueError, IndexError) as e:
+        raise UserError(f"cannot read take {p}: {e}") from None
+    bad = next((i for i, r in enumerate(values) if len(r) != len(names)), None)
+    if bad is not None:
+        raise UserError(f"cannot read take {p}: row {bad + 2} has {len(values[bad])} values "
+                        f"for {len(names)} names")
+    return Recording(names, np.array(times, np.float64),
+                     np.array(values, np.float32).reshape(len(body), len(names)), rate)
+
+
+def _read_jsonl(p: Path) -> Recording:
+    lines = [s for s in p.read_text(encoding="utf-8").splitlines() if s.strip()]
+    names: list[str] = []
+    times, values = [], []
+    for i, s in enumerate(lines, 1):
+        try:
+            d = json.loads(s)
+            if i == 1:
+                names = list(d["weights"])
+            times.append(float(d["time"]))
+            values.append([float(d["weights"][n]) for n in names])
+        except (ValueError, KeyError, TypeError) as e:
+            what = f"missing {e}" if isinstance(e, KeyError) else str(e)
+            raise UserError(f"cannot read take {p}: line {i}: {what}") from None
+    return Recording(names, np.array(times, np.float64),
+                     np.array(values, np.float32).reshape(len(lines), len(names)), None)
+
+
 def read_recording(path: str | Path) -> tuple[list[str], np.ndarray]:
     """(names, (N, C) weights) from a recorder CSV or JSON-lines file."""
-    p = Path(path)
-    if FORMATS.get(p.suffix.lower()) == "csv":
-        with open(p, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-        names = rows[0][2:]
-        return names, np.array([[float(v) for v in r[2:]] for r in rows[1:]], np.float32)
-    lines = [json.loads(s) for s in p.read_text(encoding="utf-8").splitlines() if s.strip()]
-    names = list(lines[0]["weights"]) if lines else []
-    return names, np.array([[d["weights"][n] for n in names] for d in lines], np.float32)
+    r = read_recording_timed(path)
+    return r.names, r.values

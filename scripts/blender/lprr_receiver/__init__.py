@@ -10,6 +10,10 @@ then ``lprr run --osc 127.0.0.1:9001`` (or ``--protocol vmc|livelink --osc 127.0
 Names match shape keys exactly, then ignoring case; the panel's Rename field maps others
 (``A=jawOpen, Joy=mouthSmileLeft``).
 
+Import take... (same panel) keyframes a take recorded with ``lprr run --record take.csv`` (or
+``.jsonl``) onto the active object's shape keys; ``lprr blender import-take`` does the same
+from the command line (see take_import.py).
+
 Headless (``blender -b --python ...``) Blender runs no event loop, so no timer ever fires:
 call ``lprr_receiver.start(...)`` and then ``lprr_receiver.run_blocking(seconds)``, or call
 ``lprr_receiver.pump()`` yourself; it is the same function the timer runs.
@@ -20,15 +24,24 @@ import logging
 import time
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import (
+    BoolProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
+from bpy_extras.io_utils import ImportHelper
 
 from .osc_receiver import DEFAULT_PORT, PYTHON_OSC_HELP, OscReceiver, ensure_pythonosc
 from .shape_keys import ShapeKeyApplier, parse_rename
+from .take_import import keyframe_take, read_take
 
 bl_info = {
     "name": "lprr receiver",
     "author": "lprr",
-    "version": (0, 2, 0),
+    "version": (0, 3, 0),
     "blender": (3, 4, 0),
     "location": "View3D > Sidebar > lprr",
     "description": "Drive shape keys from lprr's stream (native /lprr/* OSC, VMC or Live Link "
@@ -248,6 +261,45 @@ class LPRR_OT_stop(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class LPRR_OT_import_take(bpy.types.Operator, ImportHelper):
+    bl_idname = "lprr.import_take"
+    bl_label = "Import take..."
+    bl_description = ("Keyframe a take recorded by lprr (--record .csv or .jsonl) onto the "
+                      "active object's shape keys, at the scene's frame rate")
+    bl_options = frozenset({"REGISTER", "UNDO"})
+
+    filter_glob: StringProperty(default="*.csv;*.jsonl;*.json;*.ndjson", options={"HIDDEN"})
+    take_fps: FloatProperty(name="Take fps", default=0.0, min=0.0,
+                            description="Frame rate of a CSV take's timecodes (0: read from "
+                                        "the timecodes, 30 for takes under a second)")
+    use_scene_start: BoolProperty(name="At the scene start", default=True,
+                                  description="Put the take's time 0 at the scene's start "
+                                              "frame (else at Start frame)")
+    start_frame: IntProperty(name="Start frame", default=1,
+                             description="Scene frame of the take's time 0 (the source "
+                                         "video's first frame)")
+
+    @classmethod
+    def poll(cls, context):
+        obj = context.active_object
+        return obj is not None and obj.type == "MESH" and obj.data.shape_keys is not None
+
+    def execute(self, context):
+        try:
+            take = read_take(self.filepath, self.take_fps)
+        except (ValueError, KeyError, IndexError, OSError) as e:
+            self.report({"ERROR"}, f"cannot read take {self.filepath}: {e}")
+            return {"CANCELLED"}
+        start = None if self.use_scene_start else self.start_frame
+        rep = keyframe_take(context.active_object, take, start, context.scene)
+        msg = (f"keyed {len(rep.keyed)} shape keys on {rep.frames} frames "
+               f"({rep.first_frame}-{rep.last_frame})")
+        if rep.missing:
+            msg += f"; the object lacks {', '.join(rep.missing)}"
+        self.report({"WARNING"} if rep.missing else {"INFO"}, msg)
+        return {"FINISHED"}
+
+
 class LPRR_PT_receiver(bpy.types.Panel):
     bl_label = "lprr receiver"
     bl_space_type = "VIEW_3D"
@@ -275,10 +327,12 @@ class LPRR_PT_receiver(bpy.types.Panel):
                                                                 else ""))
         else:
             lay.operator(LPRR_OT_start.bl_idname, icon="PLAY")
+        lay.separator()
+        lay.operator(LPRR_OT_import_take.bl_idname, icon="IMPORT")  # onto the active object
 
 
 _classes = (LPRR_AddonPreferences, LPRR_ReceiverSettings, LPRR_OT_start, LPRR_OT_stop,
-            LPRR_PT_receiver)
+            LPRR_OT_import_take, LPRR_PT_receiver)
 
 
 def register() -> None:

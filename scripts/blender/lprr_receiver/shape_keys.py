@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import bpy
 
 from .osc_receiver import OscFrame
+from .take_import import find_key
 
 log = logging.getLogger("lprr_receiver")
 
@@ -65,10 +66,7 @@ class ShapeKeyApplier:
         if target is None:
             lowered = {k.lower(): v for k, v in self.rename.items()}
             target = lowered.get(name.lower(), name)
-        key = target if blocks.get(target) is not None else None
-        if key is None:
-            folded = target.lower()
-            key = next((kb.name for kb in blocks if kb.name.lower() == folded), None)
+        key = find_key(blocks, target)
         self._lookup[name] = key
         return key
 
