@@ -175,6 +175,11 @@ class CameraSource(_CvCaptureSource):
 
 
 class VideoFileSource(_CvCaptureSource):
+    """A video file; an undecodable frame in the middle is skipped with one warning and the
+    frames after it keep their index (``position``), so the timeline still lines up."""
+
+    RETRIES = 8  # consecutive undecodable frames skipped before the file counts as ended
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.name = str(self.path)
@@ -194,20 +199,48 @@ class VideoFileSource(_CvCaptureSource):
         fps = float(self.cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 0 < fps < 1000 else 30.0
         self._count = max(0, int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+        self._msec0 = float(self.cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
         self._read = 0
+        self.position = -1
+        self.skipped = 0
 
     def __len__(self) -> int:
         return self._count
 
     def read(self) -> np.ndarray | None:
-        frame = super().read()
-        if frame is not None:
-            self._read += 1
-        elif self._count and self._read < self._count - 1:  # a frame or two of slack:
-            # containers often overstate their count by one
-            log.warning("%s ended early: its header promises %d frames, %d were decodable "
-                        "(truncated or corrupt file)", self.path, self._count, self._read)
-            self._count = self._read  # said once
+        if self._first is not None:
+            f, self._first = self._first, None
+            self._read, self.position = 1, 0
+            return f
+        for attempt in range(self.RETRIES + 1):
+            ok, frame = self.cap.read()
+            if ok and frame is not None:
+                break
+            # FFmpeg gives up on one bad packet per read: try the next before calling it
+            # the end, unless the header says there is nothing left.
+            if self._count and self._read + self.skipped >= self._count - 1:
+                break
+        else:
+            frame = None
+        if frame is None:
+            if self._count and self._read + self.skipped < self._count - 1:  # a frame or
+                # two of slack: containers often overstate their count by one
+                log.warning("%s ended early: its header promises %d frames, %d were decodable "
+                            "(truncated or corrupt file)", self.path, self._count, self._read)
+                self._count = self._read + self.skipped  # said once
+            return None
+        index = self.position + 1
+        if attempt:  # frames were skipped: the decoder's clock says where this one sits
+            msec = float(self.cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
+            index = max(index, round((msec - self._msec0) * self.fps / 1000.0))
+            gap = index - self.position - 1
+            self.skipped += gap
+            log.warning("%s: skipped %d undecodable frame%s (%s); the frames after keep "
+                        "their place", self.path, gap, "" if gap == 1 else "s",
+                        f"frame {self.position + 1}" if gap == 1 else
+                        f"frames {self.position + 1}-{index - 1}")
+        self._read += 1
+        self.position = index
         return frame
 
 

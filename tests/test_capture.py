@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import itertools
+import logging
+import re
 import time
 
 import cv2
@@ -133,6 +135,32 @@ def test_image_folder_in_natural_order(tmp_path):
     # broken.png sorts first: the frames keep their places in the folder
     assert [f.index for f in frames] == [1, 2, 3, 4]
     assert [f.media_t for f in frames] == pytest.approx([1 / 30, 2 / 30, 3 / 30, 4 / 30])
+
+
+def _corrupt_frames(path, frames: set[int]) -> None:
+    """Destroy the JPEG data of the given frames of an MJPG AVI (its SOI markers in order)."""
+    data = bytearray(path.read_bytes())
+    starts = [m.start() for m in re.finditer(rb"\xff\xd8\xff", bytes(data))]
+    for k in frames:
+        data[starts[k]:starts[k] + 200] = bytes(200)
+    path.write_bytes(bytes(data))
+
+
+def test_undecodable_frames_mid_video_are_skipped_and_later_frames_keep_their_index(
+        video, tmp_path, caplog):
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(video.read_bytes())
+    _corrupt_frames(bad, {10, 20, 21})
+    with caplog.at_level(logging.WARNING, logger="engine.capture"):
+        with Capture(bad, drop=False) as cap:
+            frames = list(cap)
+    expect = [i for i in range(30) if i not in (10, 20, 21)]
+    assert [f.index for f in frames] == expect
+    assert [round(_brightness(f.image) / 8) for f in frames] == expect  # the right images
+    assert [f.media_t for f in frames] == pytest.approx([i / 30 for i in expect])
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2, warnings
+    assert "frame 10" in warnings[0] and "frames 20-21" in warnings[1]
 
 
 def test_generator_sources():
