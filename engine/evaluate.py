@@ -23,6 +23,7 @@ import numpy as np
 
 from engine.controls import CONTROL_NAMES, REGIONS
 from engine.errors import UserError
+from engine.landmarks import LandmarkerConfig
 from engine.metrics import KEY_CONTROLS, score, to_jsonable
 from engine.paths import DEFAULT_MODELS
 from engine.session import open_source, run_to_end
@@ -70,7 +71,8 @@ def run_method(take: Take, spec: MethodSpec, backend: str = "ort-cpu",
 
 
 def predict(source, spec: MethodSpec, backend: str = "ort-cpu", smoothing: str = "default",
-            neutral: Sequence[np.ndarray] = ()) -> Prediction:
+            neutral: Sequence[np.ndarray] = (), min_face_px: float | None = None
+            ) -> Prediction:
     """One method over every frame of ``source`` (a path or a capture source; no drops),
     through the live pipeline.
 
@@ -98,8 +100,9 @@ def predict(source, spec: MethodSpec, backend: str = "ort-cpu", smoothing: str =
                              names=rt.controls)
         results: list = []
         cap = open_source(_with_prefix(source, neutral), drop=False)
+        faces = None if min_face_px is None else LandmarkerConfig(min_face_px=min_face_px)
         _, wall = run_to_end(rt, cap, post.process, on_result=results.append,
-                             keep_frames=False, landmarker=spec.landmarker)
+                             keep_frames=False, landmarker=spec.landmarker, faces=faces)
         describe = rt.describe()
     finally:
         rt.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import UserError
-from engine.landmarks import LandmarkerConfig
+from engine.landmarks import FaceFollower, LandmarkerConfig
 from engine.paths import ASSETS
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,8 @@ def task_model_path(path: str | Path | None = None) -> Path:
 
 
 class TaskLandmarker:
-    """FaceLandmarker in VIDEO mode (tracking) or IMAGE mode (``static``), one face."""
+    """FaceLandmarker in VIDEO mode (tracking) or IMAGE mode (``static``); one face followed
+    among those found (engine.landmarks.FaceFollower)."""
 
     def __init__(self, config: LandmarkerConfig | None = None, *, static: bool | None = None,
                  blendshapes: bool = True, model: str | Path | None = None):
@@ -73,7 +74,7 @@ class TaskLandmarker:
                 else vision.RunningMode.VIDEO)
         opts = vision.FaceLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(task_model_path(model))),
-            running_mode=mode, num_faces=1,
+            running_mode=mode, num_faces=self.config.max_num_faces,
             min_face_detection_confidence=self.config.min_detection_confidence,
             min_face_presence_confidence=self.config.min_tracking_confidence,
             min_tracking_confidence=self.config.min_tracking_confidence,
@@ -82,6 +83,7 @@ class TaskLandmarker:
         self._video = mode == vision.RunningMode.VIDEO
         self._last_ms = -1
         self._order: np.ndarray | None = None
+        self.follower = FaceFollower(self.config)
         self.last_num_faces = 0
         self.last_blendshapes: np.ndarray | None = None  # (52,) in BLENDSHAPE_NAMES order
 
@@ -103,19 +105,20 @@ class TaskLandmarker:
             res = self._lm.detect_for_video(img, ms)
         else:
             res = self._lm.detect(img)
-        self.last_num_faces = len(res.face_landmarks)
-        if not res.face_landmarks:
-            self.last_blendshapes = None
-            return None
+        faces = [np.array([(p.x * w, p.y * h, p.z * w) for p in f], dtype=np.float32)
+                 for f in res.face_landmarks]
+        self.last_num_faces = len(faces)
+        j = self.follower.choose(faces, w)
         self.last_blendshapes = None
+        if j is None:
+            return None
         if res.face_blendshapes:
-            cats = res.face_blendshapes[0]
+            cats = res.face_blendshapes[j]
             if self._order is None:  # by name, in case a model file orders them otherwise
                 got = [c.category_name for c in cats]
                 self._order = np.array([got.index(n) for n in BLENDSHAPE_NAMES])
             self.last_blendshapes = np.array([c.score for c in cats], np.float32)[self._order]
-        return np.array([(p.x * w, p.y * h, p.z * w) for p in res.face_landmarks[0]],
-                        dtype=np.float32)
+        return faces[j]
 
     def close(self) -> None:
         self._lm.close()

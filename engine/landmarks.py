@@ -25,12 +25,101 @@ LID_UP_L, LID_LO_L = 386, 374
 LID_UP_R, LID_LO_R = 159, 145
 
 
+FACE_PICKS = ("largest", "centre", "leftmost", "rightmost")
+
+
 @dataclass
 class LandmarkerConfig:
     static_image_mode: bool = False  # False = tracking mode for video
-    max_num_faces: int = 4  # look for a few so we can pick the largest
+    max_num_faces: int = 4  # look for a few, so one can be followed among them
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    pick: str = "largest"  # which face is followed first (FACE_PICKS)
+    lost_frames: int = 15  # the followed face missing this long: another may be taken
+    # Faces smaller than this (pixels between the eye centres) read as no face: measured
+    # on real faces, readings below it stop following the face (README, "Small faces").
+    min_face_px: float = 0.0
+
+
+def face_size(pts: np.ndarray) -> float:
+    """Pixels between the eye centres (the iris centres) of (478, 3) landmarks."""
+    return float(np.linalg.norm(pts[IRIS_CENTER_L, :2] - pts[IRIS_CENTER_R, :2]))
+
+
+class FaceFollower:
+    """One face followed through time among the faces a landmarker finds.
+
+    The face nearest to where the followed one was (and of a similar size) is kept; when it
+    is not among them, the frame reads as no face (the post-processing holds, then eases to
+    neutral) until it has been missing ``lost_frames`` frames; only then is another face
+    taken, by ``pick``. Largest-per-frame would jump between two similar faces."""
+
+    def __init__(self, config: LandmarkerConfig):
+        if config.pick not in FACE_PICKS:
+            from engine.errors import UserError
+
+            raise UserError(f"unknown face pick {config.pick!r} "
+                            f"(choose from {', '.join(FACE_PICKS)})")
+        self.config = config
+        self.note: str | None = None  # why the last frame reads as no face, if it has one
+        self._said: set[str] = set()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the followed face (stills: every image picks afresh)."""
+        self._centre: np.ndarray | None = None
+        self._size = 0.0
+        self._missing = 0
+
+    def choose(self, faces: list[np.ndarray], width: int) -> int | None:
+        """Index of the followed face among ``faces`` (pixel landmarks), or None."""
+        self.note = None
+        if self.config.static_image_mode:
+            self.reset()
+        centres = [f[:, :2].mean(0) for f in faces]
+        sizes = [face_size(f) for f in faces]
+        j: int | None = None
+        if self._centre is not None and faces:
+            d = [float(np.linalg.norm(c - self._centre)) for c in centres]
+            k = int(np.argmin(d))
+            if d[k] < 1.5 * self._size and 0.5 < sizes[k] / max(self._size, 1e-6) < 2.0:
+                j = k
+        if j is None:
+            self._missing += 1
+            if self._centre is not None and self._missing < self.config.lost_frames:
+                if faces:
+                    self.note = "followed face lost"
+                return None
+            if not faces:
+                return None
+            j = self._first_pick(centres, sizes, width)
+        self._centre, self._size, self._missing = centres[j], sizes[j], 0
+        if len(faces) > 1:
+            self._once("faces", "%d faces in view; following one of them (the %s at first; "
+                       "--face chooses)", len(faces), self.config.pick)
+        if sizes[j] < self.config.min_face_px:
+            self.note = "face too small"
+            self._once("small", "the face is too small to read (%.0f px between the eyes, "
+                       "below %.0f): it reads as no face until it is nearer", sizes[j],
+                       self.config.min_face_px)
+            return None
+        return j
+
+    def _once(self, key: str, msg: str, *args: object) -> None:
+        if key not in self._said and not self.config.static_image_mode:
+            self._said.add(key)
+            log.warning(msg, *args)
+
+    def _first_pick(self, centres: list[np.ndarray], sizes: list[float], width: int) -> int:
+        pick = self.config.pick
+        if pick == "largest":
+            return int(np.argmax(sizes))
+        xs = [float(c[0]) for c in centres]
+        if pick == "leftmost":
+            return int(np.argmin(xs))
+        if pick == "rightmost":
+            return int(np.argmax(xs))
+        return int(np.argmin([abs(x - width / 2) for x in xs]))  # centre
 
 
 class FaceLandmarker:
@@ -50,8 +139,8 @@ class FaceLandmarker:
             min_detection_confidence=self.config.min_detection_confidence,
             min_tracking_confidence=self.config.min_tracking_confidence,
         )
+        self.follower = FaceFollower(self.config)
         self.last_num_faces = 0
-        self._warned_multi = False
 
     def detect(self, frame_bgr: np.ndarray, t: float | None = None) -> np.ndarray | None:
         """Return (478, 3) float32 landmarks in pixels (z scaled like x), or None for no face.
@@ -62,22 +151,11 @@ class FaceLandmarker:
         h, w = frame_bgr.shape[:2]
         rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
         res = self._mesh.process(rgb)
-        faces = res.multi_face_landmarks or []
+        faces = [np.array([(p.x * w, p.y * h, p.z * w) for p in f.landmark], dtype=np.float32)
+                 for f in (res.multi_face_landmarks or [])]
         self.last_num_faces = len(faces)
-        if not faces:
-            return None
-        pts = [
-            np.array([(p.x * w, p.y * h, p.z * w) for p in f.landmark], dtype=np.float32)
-            for f in faces
-        ]
-        if len(pts) > 1:
-            areas = [np.ptp(p[:, 0]) * np.ptp(p[:, 1]) for p in pts]
-            best = int(np.argmax(areas))
-            if not self._warned_multi:
-                log.warning("%d faces in view; following the largest one", len(pts))
-                self._warned_multi = True
-            return pts[best]
-        return pts[0]
+        j = self.follower.choose(faces, w)
+        return None if j is None else faces[j]
 
     def close(self) -> None:
         self._mesh.close()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.landmarks import LandmarkerConfig
 from engine.methods import Method
 from engine.retarget import FrameResult, FrontEnd
 from engine.timing import StageTimes
@@ -33,6 +34,7 @@ class PipelineConfig:
     queue_size: int = 2
     keep_frames: bool = True  # attach the source frame to results (GUI, preview video)
     landmarker: str | None = None  # "facemesh" | "tasks"; None: what the method reads
+    faces: LandmarkerConfig | None = None  # which face is followed, smallest face read
 
 
 class Pipeline:
@@ -50,7 +52,8 @@ class Pipeline:
         self.times = times or retargeter.times
         self.front = FrontEnd(static=static, times=self.times,
                               landmarker=self.cfg.landmarker
-                              or getattr(retargeter, "landmarker", "facemesh"))
+                              or getattr(retargeter, "landmarker", "facemesh"),
+                              config=self.cfg.faces)
         self._q_in: queue.Queue = queue.Queue(self.cfg.queue_size)
         self._q_mid: queue.Queue = queue.Queue(self.cfg.queue_size)
         self._stop = threading.Event()
@@ -62,6 +65,7 @@ class Pipeline:
         self.t_start = 0.0
         self.t_last = 0.0
         self.last_latency = 0.0
+        self.face_note: str | None = None  # why the newest frame has no face, if one was seen
         self.finished = threading.Event()
 
     # -- control -----------------------------------------------------------------------
@@ -155,6 +159,7 @@ class Pipeline:
             res = FrameResult(index, t, frame if self.cfg.keep_frames else None, pts, patches,
                               blendshapes=self.front.blendshapes if pts is not None else None)
             res.extra["t_in"] = t_in
+            self.face_note = self.front.note
             if not self._put(self._q_mid, res):
                 return
 

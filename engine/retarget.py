@@ -6,13 +6,14 @@ functions, so every number lprr reports comes from the code that runs live.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from engine.apem import PATCH_NAMES, Apem, Patches
 from engine.backends import Backend, BackendOptions, create_backend
+from engine.landmarks import LandmarkerConfig
 from engine.manifest import Manifest
 from engine.pca import Pca
 from engine.timing import StageTimes
@@ -141,15 +142,17 @@ class FrontEnd:
     engine/face_tasks.py). A method says which it needs (``Method.landmarker``)."""
 
     def __init__(self, static: bool = False, times: StageTimes | None = None,
-                 landmarker: str = "facemesh"):
+                 landmarker: str = "facemesh", config: LandmarkerConfig | None = None):
+        # which face is followed, and the smallest one read (engine.landmarks)
+        config = replace(config or LandmarkerConfig(), static_image_mode=static)
         if landmarker == "tasks":
             from engine.face_tasks import TaskLandmarker
 
-            self.landmarker = TaskLandmarker(static=static)
+            self.landmarker = TaskLandmarker(config)
         elif landmarker == "facemesh":
             from engine.landmarks import FaceLandmarker
 
-            self.landmarker = FaceLandmarker(static=static)
+            self.landmarker = FaceLandmarker(config)
         else:
             raise ValueError(f"unknown landmarker {landmarker!r} (facemesh or tasks)")
         self.apem = Apem(stabilize=not static)
@@ -161,6 +164,11 @@ class FrontEnd:
         with self.times.time("apem"):
             patches = self.apem(frame, pts, t)
         return pts, patches
+
+    @property
+    def note(self) -> str | None:
+        """Why the last frame reads as no face though one was seen ("face too small"...)."""
+        return self.landmarker.follower.note
 
     @property
     def blendshapes(self) -> np.ndarray | None:

@@ -5,7 +5,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -13,6 +13,7 @@ import numpy as np
 
 from engine.capture import Capture
 from engine.errors import Interrupted, UserError
+from engine.landmarks import LandmarkerConfig
 from engine.methods import Method, create_method
 from engine.pipeline import Pipeline, PipelineConfig
 from engine.retarget import FrameResult
@@ -55,14 +56,16 @@ def open_source(source, mirror: bool = False, drop: bool | None = True) -> Captu
 def run_to_end(rt: Method, cap: Capture, post: Callable | None = None,
                sinks: Sequence = (), on_result: Callable[[FrameResult], None] | None = None,
                keep_frames: bool = True, times: StageTimes | None = None,
-               landmarker: str | None = None) -> tuple[Pipeline, float]:
+               landmarker: str | None = None, faces: LandmarkerConfig | None = None
+               ) -> tuple[Pipeline, float]:
     """Run a finite source through the pipeline to its last frame: (pipeline, wall seconds).
 
     Raises the first error any stage hit. Capture and pipeline are stopped either way.
     """
     pipe = Pipeline(rt, capture_frames(cap.start()), post=post, sinks=sinks,
                     on_result=on_result,
-                    config=PipelineConfig(keep_frames=keep_frames, landmarker=landmarker),
+                    config=PipelineConfig(keep_frames=keep_frames, landmarker=landmarker,
+                                          faces=faces),
                     times=times)
     t0 = time.perf_counter()
     pipe.start()
@@ -158,6 +161,12 @@ class LiveOptions:
     smoothing: str = "default"  # engine.post.one_euro.SMOOTHING_PRESETS
     names: str = "arkit"  # name style on the wire (engine.sinks.names), vmc and native
     subject: str | None = None  # Live Link subject (None: "lprr")
+    face: str = "largest"  # which face is followed first (engine.landmarks.FACE_PICKS)
+    min_face_px: float | None = None  # smallest face read (None: LandmarkerConfig's)
+
+    def faces(self) -> LandmarkerConfig:
+        cfg = LandmarkerConfig(pick=self.face)
+        return cfg if self.min_face_px is None else replace(cfg, min_face_px=self.min_face_px)
 
 
 def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None,
@@ -198,7 +207,8 @@ def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None,
     post = PostProcessor(cfg, names=rt.controls)
     if opt.calibrate_s > 0:
         post.start_calibration(seconds=opt.calibrate_s)
-    pipe = Pipeline(rt, capture_frames(cap), post=post.process, sinks=sinks, times=times)
+    pipe = Pipeline(rt, capture_frames(cap), post=post.process, sinks=sinks, times=times,
+                    config=PipelineConfig(faces=opt.faces()))
     pipe.start()
     t0 = last_status = time.monotonic()
     try:
@@ -208,7 +218,7 @@ def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None,
                 break
             if status and now - last_status >= 0.5:
                 last_status = now
-                state = post.state if pipe.faces else "searching"
+                state = pipe.face_note or (post.state if pipe.faces else "searching")
                 status(f"{pipe.fps:5.1f} fps | latency {pipe.last_latency * 1e3:5.1f} ms | "
                        f"face: {state:<9} | dropped {cap.dropped} | {rt.backend_name}")
     except KeyboardInterrupt:  # a caller that left SIGINT to Python

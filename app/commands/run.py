@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app import stopping
 from app.commands.wire import add_wire_options
+from engine.landmarks import FACE_PICKS, LandmarkerConfig
 from engine.paths import DEFAULT_MODELS
 from engine.post.one_euro import SMOOTHING_PRESETS
 
@@ -45,7 +46,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="landmark methods (f2f): an unlabelled video or take of the performer "
                         "that starts with a neutral face (e.g. a ROM take); without it the "
                         "first second of the stream is taken as neutral")
+    add_face_options(p)
     p.set_defaults(func=run)
+
+
+def add_face_options(p: argparse.ArgumentParser) -> None:
+    """Which face is read (shared by run and gui)."""
+    p.add_argument("--face", default="largest", choices=list(FACE_PICKS),
+                   help="with several faces in view, the one followed first (then it is kept "
+                        "by its position until lost for half a second)")
+    p.add_argument("--min-face", type=float, default=None, metavar="PX",
+                   help="smallest face read, in pixels between the eye centres (default "
+                        f"{LandmarkerConfig.min_face_px:g}); smaller faces read as no face")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
                       mirror=args.mirror, calibrate_s=args.calibrate, mapping=args.mapping,
                       duration_s=args.duration, method=args.method,
                       calibration=args.calibration, smoothing=args.smoothing,
-                      realtime=args.realtime, names=args.names, subject=args.subject)
+                      realtime=args.realtime, names=args.names, subject=args.subject,
+                      face=args.face, min_face_px=args.min_face)
 
     def status(line: str) -> None:
         sys.stderr.write("\r" + line)

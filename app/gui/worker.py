@@ -594,6 +594,11 @@ class LiveSession(QObject):
             s.latency_ms = pipe.last_latency * 1e3
         if post is not None:
             s.face = "calibrating" if post.calibrating else post.state
+        if pipe is not None:
+            # the landmarks drawn on the video are the followed face's
+            n = pipe.front.landmarker.last_num_faces
+            s.face = pipe.face_note or (s.face + (f", following 1 of {n} faces (its "
+                                                  "landmarks are drawn)" if n > 1 else ""))
         osc = run.sinks.get("osc")
         if osc is not None:
             errors = getattr(osc, "errors", 0)
