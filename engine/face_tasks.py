@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import UserError
-from engine.landmarks import FaceFollower, LandmarkerConfig
+from engine.landmarks import FaceFollower, LandmarkerConfig, landmarker_input
 from engine.paths import ASSETS
 
 log = logging.getLogger(__name__)
@@ -91,11 +91,9 @@ class TaskLandmarker:
         """(478, 3) float32 landmarks in pixels, or None; ``t`` (seconds) orders video frames."""
         import mediapipe as mp
 
-        if frame_bgr is None or frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3:
-            raise ValueError("expected an HxWx3 BGR uint8 image")
-        h, w = frame_bgr.shape[:2]
-        img = mp.Image(image_format=mp.ImageFormat.SRGB,
-                       data=np.ascontiguousarray(frame_bgr[:, :, ::-1]))
+        rgb, scale = landmarker_input(frame_bgr, self.config.max_side)
+        h, w = frame_bgr.shape[:2]  # normalised landmarks -> the full frame's pixels
+        img = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         if self._video:
             # VIDEO mode needs strictly increasing timestamps (ms); a source whose clock
             # repeats or has no clock still advances by 1 ms a frame.
@@ -108,7 +106,7 @@ class TaskLandmarker:
         faces = [np.array([(p.x * w, p.y * h, p.z * w) for p in f], dtype=np.float32)
                  for f in res.face_landmarks]
         self.last_num_faces = len(faces)
-        j = self.follower.choose(faces, w)
+        j = self.follower.choose(faces, w, scale)
         self.last_blendshapes = None
         if j is None:
             return None

@@ -273,6 +273,7 @@ class HeuristicMethod:
 
     name = "heuristic"
     landmarker = "facemesh"
+    min_face_px = 15.0  # px between the eyes; smaller reads badly (README, "Small faces")
 
     def __init__(self, models: str | Path | None = None, backend: str = "auto", options=None,
                  times: StageTimes | None = None, *, calibration: str | Path | None = None,

@@ -47,6 +47,7 @@ class MediaPipeMethod:
 
     name = "mediapipe"
     landmarker = "tasks"
+    min_face_px = 8.0  # px between the eyes; smaller reads badly (README, "Small faces")
 
     def __init__(self, models: str | Path | None = None, backend: str = "auto", options=None,
                  times: StageTimes | None = None, *, controls: list[str] | None = None,

@@ -32,6 +32,8 @@ class Method(Protocol):
     # The front end's landmarker (engine.retarget.FrontEnd): "facemesh" unless the method
     # reads MediaPipe's blendshapes ("tasks"). Methods without the attribute get facemesh.
     landmarker: str
+    # Faces smaller than this (px between the eye centres) read as no face for the method.
+    min_face_px: float
 
     @property
     def backend_name(self) -> str: ...

@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -50,10 +50,13 @@ class Pipeline:
         self.on_result = on_result
         self.cfg = config or PipelineConfig()
         self.times = times or retargeter.times
+        faces = self.cfg.faces or LandmarkerConfig()
+        if faces.min_face_px is None:  # the method's own measured limit
+            faces = replace(faces, min_face_px=getattr(retargeter, "min_face_px", 0.0))
         self.front = FrontEnd(static=static, times=self.times,
                               landmarker=self.cfg.landmarker
                               or getattr(retargeter, "landmarker", "facemesh"),
-                              config=self.cfg.faces)
+                              config=faces)
         self._q_in: queue.Queue = queue.Queue(self.cfg.queue_size)
         self._q_mid: queue.Queue = queue.Queue(self.cfg.queue_size)
         self._stop = threading.Event()

@@ -56,6 +56,7 @@ class Retargeter:
 
     name = "lprr"
     landmarker = "facemesh"
+    min_face_px = 20.0  # px between the eyes; smaller reads badly (README, "Small faces")
 
     def __init__(self, models: str | Path, backend: str = "auto",
                  options: BackendOptions | None = None, times: StageTimes | None = None,

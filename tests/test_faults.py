@@ -207,3 +207,31 @@ def test_follower_keeps_its_face_then_switches_only_when_it_is_lost_for_a_while(
                 assert all(p is None for p in seen[:4])
                 assert fl.follower.note == "followed face lost" or seen[4] is not None
                 assert seen[-1] is not None and seen[-1][:, 0].mean() < half
+
+
+# ------------------------------------------------------------------------- a tiny face
+def test_tiny_face_reads_as_no_face_once_said_and_min_face_0_reads_it(tmp_path):
+    """A 64x48 video (11 px between the eyes): below lprr's measured 20 px, so the frames
+    are no-face rows (held, then eased to neutral), with one warning; --min-face 0 reads it."""
+    import cv2
+
+    img = cv2.imread(str(grace_hopper_path()))[60:444]  # 512x384, 4:3 like 64x48
+    tiny = cv2.resize(img, (64, 48), interpolation=cv2.INTER_AREA)
+    clip = tmp_path / "tiny.avi"
+    w = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))
+    for _ in range(30):
+        w.write(tiny)
+    w.release()
+    faces = {}
+    for extra in ((), ("--min-face", "0")):
+        rec = tmp_path / f"x{len(extra)}.jsonl"
+        r = subprocess.run(lprr("run", "--source", str(clip), "--record", str(rec), *extra),
+                           capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+        assert r.returncode == 0, r.stderr
+        rows = [json.loads(s) for s in rec.read_text().splitlines()]
+        assert [d["frame"] for d in rows] == list(range(30))
+        faces[extra] = [d["face"] for d in rows]
+        if not extra:
+            assert r.stderr.count("too small to read") == 1, r.stderr
+    assert not any(faces[()])
+    assert all(faces[("--min-face", "0")])

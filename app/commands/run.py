@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app import stopping
 from app.commands.wire import add_wire_options
-from engine.landmarks import FACE_PICKS, LandmarkerConfig
+from engine.landmarks import FACE_PICKS
 from engine.paths import DEFAULT_MODELS
 from engine.post.one_euro import SMOOTHING_PRESETS
 
@@ -56,8 +56,9 @@ def add_face_options(p: argparse.ArgumentParser) -> None:
                    help="with several faces in view, the one followed first (then it is kept "
                         "by its position until lost for half a second)")
     p.add_argument("--min-face", type=float, default=None, metavar="PX",
-                   help="smallest face read, in pixels between the eye centres (default "
-                        f"{LandmarkerConfig.min_face_px:g}); smaller faces read as no face")
+                   help="smallest face read, in pixels between the eye centres (default: the "
+                        "method's own, measured on real faces: README, 'Small faces'); "
+                        "smaller faces read as no face; 0 reads every face")
 
 
 def run(args: argparse.Namespace) -> int:

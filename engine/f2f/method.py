@@ -56,6 +56,7 @@ class F2FMethod:
 
     name = "f2f"
     landmarker = "facemesh"
+    min_face_px = 6.0  # px between the eyes; smaller reads badly (README, "Small faces")
     max_gap_s = 0.5  # frames further apart than this start tracking afresh
 
     def __init__(self, models=None, backend: str = "auto", options=None,
