@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -36,22 +35,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _check_display() -> None:
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
-        return
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise UserError("no display found (DISPLAY is not set): run it on a desktop, under "
-                        "xvfb-run, or with QT_QPA_PLATFORM=offscreen")
-
-
 def run(args: argparse.Namespace) -> int:
-    _check_display()
     try:
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
     except ImportError as e:
         raise UserError(f"the GUI needs PySide6 and pyqtgraph ({e}); pip install 'lprr[gui]' "
                         "or pip install PySide6 pyqtgraph") from None
+    from app.gui.display import check_display
+
+    check_display()  # before QApplication: Qt would abort with several lines of its own
     from app.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
