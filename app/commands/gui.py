@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="close after SECONDS of running and print the measured fps")
     p.add_argument("--screenshot", type=Path, default=None,
                    help="with --quit-after: save the window as an image just before closing")
+    p.add_argument("--realtime", action="store_true",
+                   help="files drop frames when the pipeline is behind, as a camera does "
+                   "(default: every frame, paced at the file's fps); also a checkbox")
     p.add_argument("--unpaced", action="store_true",
                    help="read files as fast as the pipeline takes them (throughput test; "
                    "scripts/gui_fps.py measures both ways)")
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     app.setApplicationName("lprr")
     win = MainWindow(models=args.models, source=args.source, backend=args.backend,
                      paced=not args.unpaced, method=args.method)
+    win.panel.realtime_check.setChecked(args.realtime)
     if args.osc:
         win.panel.protocol_combo.setCurrentIndex(win.panel.protocol_combo.findData(args.protocol))
         host, _, port = args.osc.rpartition(":")
