@@ -51,7 +51,7 @@ def test_platform_candidates_follow_qt():
 def test_offscreen_plugin_misses_nothing():
     qt = display.qt_dir()
     plugin = qt / "plugins" / "platforms" / "libqoffscreen.so"
-    out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True).stdout
+    out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, check=False).stdout
     assert "libQt6Core.so.6 =>" in out  # real ldd output, with resolved lines
     assert display.parse_ldd(out) == []
     assert display.missing_libraries(plugin) == []
@@ -75,7 +75,8 @@ def test_packages_for_libraries():
 def test_ldd_not_found_lines_from_a_real_library(tmp_path):
     """A real shared object linked to two libraries that are then deleted: what ldd says
     about it is what a machine without libxcb-icccm4 shows for Qt's xcb plugin."""
-    known = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+    known = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True,
+                           check=False).stdout
     # One with a known package where this machine lacks one (ldd resolves installed ones).
     mapped = [lib for lib in display.APT_PACKAGES if lib not in known][:1]
     libs = [*mapped, "libnopackage.so.7", "liblprrabsent.so.1"]
@@ -89,7 +90,7 @@ def test_ldd_not_found_lines_from_a_real_library(tmp_path):
                     *(str(tmp_path / soname) for soname in libs)], check=True)
     for soname in libs:
         (tmp_path / soname).unlink()
-    out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True).stdout
+    out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, check=False).stdout
     assert display.parse_ldd(out) == libs
     assert display.missing_libraries(plugin) == libs
     assert display.apt_packages(libs) == ([display.APT_PACKAGES[m] for m in mapped],
@@ -99,7 +100,7 @@ def test_ldd_not_found_lines_from_a_real_library(tmp_path):
 def _can_hide_libraries() -> bool:
     if not sys.platform.startswith("linux") or os.geteuid() != 0 or not shutil.which("unshare"):
         return False
-    return subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0
+    return subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False).returncode == 0
 
 
 @needs_ldd
@@ -115,7 +116,8 @@ def test_missing_xcb_libraries_named_with_their_packages(tmp_path):
     if display.missing_libraries(qxcb):
         pytest.skip("the xcb plugin already misses libraries here")
     copy = tmp_path / "lib"
-    if subprocess.run(["cp", "-al", str(libdir), str(copy)], capture_output=True).returncode:
+    if subprocess.run(["cp", "-al", str(libdir), str(copy)], capture_output=True,
+                      check=False).returncode:
         pytest.skip("cannot hard-link the library folder (another filesystem)")
     for pattern in ("libxcb-icccm.so*", "libxcb-keysyms.so*"):
         for f in copy.glob(pattern):
@@ -124,7 +126,7 @@ def test_missing_xcb_libraries_named_with_their_packages(tmp_path):
     env.pop("QT_QPA_PLATFORM", None)
     r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
                         f"mount --bind {copy} {libdir} && exec {sys.executable} -m app.cli gui"],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.returncode == 2, r.stderr
     assert len(lines) == 1, r.stderr
