@@ -6,7 +6,9 @@ counted in ``dropped``. ``drop=False`` is the "no drop" mode for demos and evalu
 frame is delivered, in order, and the reader thread waits for the consumer.
 
 Files and generators are paced at their fps when ``realtime`` is on (the default in latest-frame
-mode, off in no-drop mode); cameras pace themselves. Each frame carries its source index, a
+mode, off in no-drop mode); cameras pace themselves. Paced and no-drop together (the GUI
+playing a file) plays every frame at fps, and after falling behind goes on at fps from
+there rather than rushing. Each frame carries its source index, a
 ``time.monotonic()`` capture time ``t`` and a media time ``media_t`` (index / fps for files and
 generators, seconds since the first frame for cameras).
 """
@@ -458,6 +460,11 @@ class Capture:
                     wait = start + i / fps - time.monotonic()
                     if wait > 0 and self._stop.wait(wait):
                         break
+                    if not self.drop and wait < -2.0 / fps:
+                        # Paced but never dropping, and the consumer held us back (model
+                        # warm-up, a slow stretch): restart the schedule from here, so the
+                        # frames after play at fps instead of rushing to catch up.
+                        start -= wait
                 img = src.read()
                 if img is None:
                     break

@@ -215,3 +215,19 @@ def test_truncated_video_says_how_many_frames_it_read(tmp_path, caplog):
     assert 0 < n < 40
     msgs = [r.getMessage() for r in caplog.records if "ended early" in r.getMessage()]
     assert len(msgs) == 1 and "40 frames" in msgs[0] and f"{n} were decodable" in msgs[0]
+
+
+def test_paced_no_drop_goes_on_at_fps_after_a_stall():
+    """Every frame, paced: a consumer that stalls gets the frames after at fps again, not a
+    burst that catches up with the schedule (the GUI playing a file after a slow stretch)."""
+    fps, n = 50.0, 40
+    frame = np.zeros((8, 8, 3), np.uint8)
+    cap = Capture(GeneratorSource(itertools.repeat(frame, n), fps=fps), drop=False,
+                  realtime=True).start()
+    first = cap.read(timeout=2)
+    time.sleep(0.4)  # 20 frame intervals
+    got = [first, *iter(cap)]
+    assert [f.index for f in got] == list(range(n))  # nothing dropped
+    # After the queued frames, the reader went back to one frame every 1/fps.
+    t = [f.t for f in got[8:]]
+    assert t[-1] - t[0] >= 0.85 * (len(t) - 1) / fps

@@ -440,3 +440,90 @@ def test_fps_benchmark_measures_the_real_window(qtbot, tiny_models, tmp_path):
     data = json.loads(out.read_text())
     assert data["summary"]["unpaced"]["runs"] == 1 and data["platform"]
     assert "unpaced" in rep.table()
+
+
+def _short_clip(path: Path, frames: int, fps: float) -> Path:
+    """The demo clip's first ``frames`` frames, written at ``fps``."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(DEMO_CLIP))
+    imgs = [cap.read()[1] for _ in range(frames)]
+    cap.release()
+    h, w = imgs[0].shape[:2]
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    for img in imgs:
+        vw.write(img)
+    vw.release()
+    return path
+
+
+def _play_to_end(qtbot, win: MainWindow, take: Path, realtime: bool) -> tuple[list[int], float, object]:
+    """Start with recording armed, run the file once; (frame indices recorded, seconds from
+    the first frames flowing to the end, the run's capture)."""
+    import json
+
+    win.panel.loop_check.setChecked(False)
+    win.panel.realtime_check.setChecked(realtime)
+    win.panel.record_check.setChecked(False)  # the path is taken when it is switched on
+    win.panel.record_edit.setText(str(take))
+    win.panel.record_check.setChecked(True)
+    caps = []
+
+    def started(_: str) -> None:
+        caps.append((time.monotonic(), win.session.capture))
+
+    win.session.started.connect(started)
+    with qtbot.waitSignal(win.session.ended, timeout=30000) as ended:
+        win.start()
+    win.session.started.disconnect(started)
+    assert ended.args == ["source ended"] and not win.errors, win.errors
+    t0, cap = caps[0]
+    frames = [json.loads(line)["frame"] for line in take.read_text().splitlines()]
+    return frames, time.monotonic() - t0, cap
+
+
+def test_a_file_is_processed_frame_by_frame_at_its_fps(qtbot, make_window, tmp_path):
+    clip = _short_clip(tmp_path / "c30.avi", 40, 30.0)
+    win = make_window(source=str(clip))
+    assert not win.panel.realtime_check.isChecked()  # off by default
+    frames, secs, cap = _play_to_end(qtbot, win, tmp_path / "take.jsonl", realtime=False)
+    assert frames == list(range(40))  # every frame, in order
+    assert not cap.drop and cap.realtime and cap.dropped == 0
+    assert secs >= 39 / 30.0 * 0.9  # paced at the file's 30 fps, not as fast as it decodes
+
+
+def test_a_file_faster_than_the_pipeline_loses_nothing_unless_real_time(qtbot, make_window,
+                                                                         tmp_path):
+    # 400 fps: no pipeline here keeps up, so pacing alone would have to drop.
+    clip = _short_clip(tmp_path / "c400.avi", 40, 400.0)
+    win = make_window(source=str(clip))
+    frames, _, cap = _play_to_end(qtbot, win, tmp_path / "all.jsonl", realtime=False)
+    assert frames == list(range(40)) and cap.dropped == 0
+    frames, _, cap = _play_to_end(qtbot, win, tmp_path / "rt.jsonl", realtime=True)
+    assert cap.drop and cap.dropped > 0  # the checkbox: camera-like, newest frame only
+    assert len(frames) < 40 and frames == sorted(frames) and frames[-1] <= 39
+
+
+def test_cameras_and_puppets_keep_the_newest_frame_files_every_frame(tmp_path, grace_hopper):
+    import cv2
+
+    from app.gui.worker import SessionStats, frames_text, open_capture, source_frames
+
+    clip = _short_clip(tmp_path / "c.avi", 5, 30.0)
+    for paced, realtime, drop in ((True, False, False), (True, True, True),
+                                  (False, False, False), (False, True, False)):
+        cap = open_capture(str(clip), mirror=False, loop=False, paced=paced, realtime=realtime)
+        assert (cap.drop, cap.realtime) == (drop, paced), (paced, realtime)
+        assert source_frames(cap) == (5, False)
+        cap.stop()
+    cap = open_capture(str(clip), mirror=False, loop=True)
+    assert not cap.drop and source_frames(cap) == (5, True)
+    cap.stop()
+    photo = tmp_path / "face.jpg"
+    cv2.imwrite(str(photo), grace_hopper)
+    cap = open_capture(f"puppet:{photo}", mirror=False, loop=True)
+    assert cap.drop and cap.realtime  # a stand-in camera
+    cap.stop()
+    assert frames_text(SessionStats("running", frames_out=12, frames_total=40)) == "frames 12/40"
+    assert frames_text(SessionStats("running", frames_out=52, frames_total=40, looping=True,
+                                    dropped=3)) == "frames 52 (40 a loop), 3 dropped"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -30,34 +29,32 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="close after SECONDS of running and print the measured fps")
     p.add_argument("--screenshot", type=Path, default=None,
                    help="with --quit-after: save the window as an image just before closing")
+    p.add_argument("--realtime", action="store_true",
+                   help="files drop frames when the pipeline is behind, as a camera does "
+                   "(default: every frame, paced at the file's fps); also a checkbox")
     p.add_argument("--unpaced", action="store_true",
                    help="read files as fast as the pipeline takes them (throughput test; "
                    "scripts/gui_fps.py measures both ways)")
     p.set_defaults(func=run)
 
 
-def _check_display() -> None:
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
-        return
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise UserError("no display found (DISPLAY is not set): run it on a desktop, under "
-                        "xvfb-run, or with QT_QPA_PLATFORM=offscreen")
-
-
 def run(args: argparse.Namespace) -> int:
-    _check_display()
     try:
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
     except ImportError as e:
         raise UserError(f"the GUI needs PySide6 and pyqtgraph ({e}); pip install 'lprr[gui]' "
                         "or pip install PySide6 pyqtgraph") from None
+    from app.gui.display import check_display
+
+    check_display()  # before QApplication: Qt would abort with several lines of its own
     from app.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("lprr")
     win = MainWindow(models=args.models, source=args.source, backend=args.backend,
                      paced=not args.unpaced, method=args.method)
+    win.panel.realtime_check.setChecked(args.realtime)
     if args.osc:
         win.panel.protocol_combo.setCurrentIndex(win.panel.protocol_combo.findData(args.protocol))
         host, _, port = args.osc.rpartition(":")

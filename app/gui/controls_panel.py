@@ -147,6 +147,12 @@ class ControlsPanel(QWidget):
         row.addWidget(self.loop_check)
         row.addStretch(1)
         form.addRow("", row)
+        # Off: a file is processed frame by frame, paced at its fps; nothing is skipped.
+        self.realtime_check = QCheckBox("Real time (drop frames when behind)")
+        self.realtime_check.setToolTip(
+            "video files and image folders: when the pipeline is slower than the file's fps, "
+            "skip frames and process the newest, as with a camera (cameras always do)")
+        form.addRow("", self.realtime_check)
         self.models_edit = QLineEdit(str(models))
         models_btn = QPushButton("…")
         models_btn.setMaximumWidth(30)
@@ -206,7 +212,8 @@ class ControlsPanel(QWidget):
         self.start_button.setText({"stopped": "Start", "starting": "Starting… (stop)",
                                    "running": "Stop"}[state])
         idle = state == "stopped"
-        for w in (self.source_combo, self.models_edit, self.backend_combo, self.loop_check):
+        for w in (self.source_combo, self.models_edit, self.backend_combo, self.loop_check,
+                  self.realtime_check):
             w.setEnabled(idle)
         self.calibrate_button.setEnabled(state == "running")
 

@@ -36,7 +36,7 @@ from app.gui.controls_panel import ControlsPanel
 from app.gui.curves import CurvesWidget
 from app.gui.meter import RedrawMeter
 from app.gui.views import ImageView, PatchStrip, Prepared
-from app.gui.worker import LiveSession, SessionConfig, describe_error
+from app.gui.worker import LiveSession, SessionConfig, describe_error, frames_text
 from engine.controls import CONTROL_NAMES
 from engine.errors import UserError
 from engine.paths import ASSETS, DEFAULT_MODELS
@@ -211,7 +211,8 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.status_labels: dict[str, QLabel] = {}
         for key, text in (("fps", "pipeline - fps"), ("display", "display - fps"),
-                          ("latency", "latency - ms"), ("face", "face: -"),
+                          ("latency", "latency - ms"), ("frames", "frames -"),
+                          ("face", "face: -"),
                           ("backend", "backend: -"), ("output", "OSC: off"),
                           ("record", "rec: off")):
             lab = QLabel(text)
@@ -259,7 +260,8 @@ class MainWindow(QMainWindow):
         return SessionConfig(models=Path(p.models_edit.text().strip() or DEFAULT_MODELS),
                              source=p.source_spec(), backend=p.backend_combo.currentText(),
                              mirror=p.mirror_check.isChecked(), loop=p.loop_check.isChecked(),
-                             paced=self.paced, method=p.method_combo.currentText())
+                             paced=self.paced, realtime=p.realtime_check.isChecked(),
+                             method=p.method_combo.currentText())
 
     def start(self) -> None:
         self.session.start(self.session_config())
@@ -460,6 +462,7 @@ class MainWindow(QMainWindow):
             lab["fps"].setText(f"pipeline {self.fps_pipeline:5.1f} fps")
             lab["display"].setText(f"display {self.fps_display:5.1f} fps")
             lab["latency"].setText(f"latency {st.latency_ms:5.1f} ms")
+            lab["frames"].setText(frames_text(st))
             lab["face"].setText(f"face: {st.face}")
             lab["backend"].setText(f"backend: {st.backend}")
             self._refresh_offsets()
@@ -467,6 +470,7 @@ class MainWindow(QMainWindow):
             lab["fps"].setText("pipeline - fps")
             lab["display"].setText("display - fps")
             lab["latency"].setText("latency - ms")
+            lab["frames"].setText("frames -")
             lab["face"].setText(f"face: - ({st.state})")
         osc = self.session.osc
         planned = f"{osc[0]} -> {osc[1]}" if osc else "off"

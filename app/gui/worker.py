@@ -67,6 +67,7 @@ class LoopingVideo(Source):
         self.fps = self._src.fps
         self.name = f"{self.path} (looping)"
         self.loops = 0
+        self.frames_per_loop = len(self._src)
 
     def read(self) -> np.ndarray | None:
         img = self._src.read()
@@ -81,28 +82,38 @@ class LoopingVideo(Source):
         self._src.close()
 
 
-def open_capture(source: str, mirror: bool, loop: bool, paced: bool = True) -> Capture:
+def open_capture(source: str, mirror: bool, loop: bool, paced: bool = True,
+                 realtime: bool = False) -> Capture:
     """A capture for a camera index, file, folder or puppet:PHOTO.
 
-    Live sources and paced files keep only the latest frame (drop=True). Unpaced files are
-    read no faster than the pipeline takes them (drop=False): a free-running reader would
-    decode frames only to drop them, and that CPU is what the pipeline and display lack
-    (measured here: ~20% of a core, most of the decoded frames dropped)."""
+    Cameras (and, paced, the puppet) keep only the latest frame. Files and folders give
+    every frame, in order: paced at their fps, or unpaced as fast as the pipeline takes them
+    (which also spares decoding frames only to drop them: measured ~20% of a core).
+    ``realtime`` (paced files only) makes a file behave like a camera: frames that arrive
+    while the pipeline is behind are dropped, and the newest one is processed."""
     text = source.strip()
     if not text:
         raise UserError("no source: pick a camera or open a video file")
     p = Path(text)
     if loop and not text.isdigit() and p.is_file() and p.suffix.lower() not in IMAGE_EXTS:
-        return Capture(LoopingVideo(p), mirror=mirror, drop=paced, realtime=paced)
-    if text.startswith("puppet:"):
+        cap = Capture(LoopingVideo(p), mirror=mirror)
+    elif text.startswith("puppet:"):
         from engine.session import open_source
 
         cap = open_source(text, mirror=mirror, drop=True)
     else:
-        cap = Capture(text, mirror=mirror, drop=True, realtime=paced)
+        cap = Capture(text, mirror=mirror)
+    camera_like = text.startswith("puppet:")  # endless: stands in for a camera
     cap.realtime = paced and not cap.source.live
-    cap.drop = paced or cap.source.live
+    cap.drop = cap.source.live or (paced and (realtime or camera_like))
     return cap
+
+
+def source_frames(cap: Capture) -> tuple[int, bool]:
+    """(frames in the file, looping): (0, False) for cameras and sources of unknown length."""
+    src = cap.source
+    per_loop = getattr(src, "frames_per_loop", None)
+    return (per_loop, True) if per_loop is not None else (len(src), False)
 
 
 # -- sinks ----------------------------------------------------------------------------------
@@ -166,6 +177,7 @@ class SessionConfig:
     mirror: bool = False
     loop: bool = True  # video files start again at their end
     paced: bool = True  # files play at their own fps (off: as fast as the pipeline takes)
+    realtime: bool = False  # paced files drop frames when behind, as a camera does
     method: str = "lprr"  # engine/methods.py
 
 
@@ -176,11 +188,23 @@ class SessionStats:
     faces: int = 0
     latency_ms: float = 0.0
     face: str = "-"
-    dropped: int = 0
+    dropped: int = 0  # frames the capture read and the pipeline never saw
+    frames_total: int = 0  # frames in the file (a loop of it); 0: a camera or unknown
+    looping: bool = False
     backend: str = "-"
     source: str = "-"
     output: str = "off"
     recording: str = "off"
+
+
+def frames_text(st: SessionStats) -> str:
+    """The status bar's count: frames processed, of how many, and how many were dropped."""
+    text = f"frames {st.frames_out}"
+    if st.frames_total and st.looping:
+        text += f" ({st.frames_total} a loop)"
+    elif st.frames_total:
+        text += f"/{st.frames_total}"
+    return text + (f", {st.dropped} dropped" if st.dropped else "")
 
 
 class _Cancelled(Exception):
@@ -295,6 +319,11 @@ class LiveSession(QObject):
         return r.post if r is not None else None
 
     @property
+    def capture(self) -> Capture | None:
+        r = self._run
+        return r.cap if r is not None else None
+
+    @property
     def pipeline(self):
         r = self._run
         return r.pipe if r is not None else None
@@ -372,7 +401,7 @@ class LiveSession(QObject):
 
         cfg = run.cfg
         # The user's most likely mistakes first (source, output), before the slow model load.
-        cap = open_capture(cfg.source, cfg.mirror, cfg.loop, cfg.paced)
+        cap = open_capture(cfg.source, cfg.mirror, cfg.loop, cfg.paced, cfg.realtime)
         with run.lock:
             run.cap = cap
         check()
@@ -587,6 +616,7 @@ class LiveSession(QObject):
         cap, pipe, post, rt = run.cap, run.pipe, run.post, run.rt
         if cap is not None:
             s.source, s.dropped = cap.source.name, cap.dropped
+            s.frames_total, s.looping = source_frames(cap)
         if rt is not None:
             s.backend = rt.backend_name
         if pipe is not None:
