@@ -64,6 +64,7 @@ class RunningNeutral:
         self.cfg = config or NeutralConfig()
         self._faces: list[np.ndarray] = []
         self._feats: list[np.ndarray] = []
+        self._ids: list[int] = []  # serial number of each history frame
         self.seen = 0  # face frames seen (the history may hold fewer)
         self.selected: np.ndarray = np.zeros(0, int)  # indices into the history
 
@@ -74,10 +75,12 @@ class RunningNeutral:
         """Take one face frame (478, 3); True when the estimate was redone."""
         self._faces.append(np.asarray(landmarks, np.float32))
         self._feats.append(features(landmarks))
+        self._ids.append(self.seen)
         self.seen += 1
         thinned = len(self._faces) > self.cfg.max_frames
         if thinned:  # a uniform sample of the whole past; the indices must be redone
-            self._faces, self._feats = self._faces[::2], self._feats[::2]
+            self._faces, self._feats, self._ids = (self._faces[::2], self._feats[::2],
+                                                   self._ids[::2])
         if (not thinned and self.seen > self.cfg.update_every
                 and self.seen % self.cfg.update_every):
             return False
@@ -105,6 +108,16 @@ class RunningNeutral:
         order = np.argsort(cost, kind="stable")
         keep = order[:k][np.isfinite(cost[order[:k]])]
         return np.sort(keep if len(keep) else order[:1])
+
+    @property
+    def ids(self) -> set[int]:
+        """Serial numbers (order of arrival) of the frames the neutral is estimated from."""
+        return {self._ids[i] for i in self.selected}
+
+    def moved(self, ids: set[int], keep: float = 0.5) -> bool:
+        """True when less than ``keep`` of the current selection is among ``ids`` (an
+        earlier selection): the estimate has moved enough to redo a costly setup."""
+        return len(self.ids & ids) < keep * len(self.selected)
 
     @property
     def faces(self) -> list[np.ndarray]:
