@@ -88,7 +88,7 @@ def test_explicit_calibration_wins(clip, tmp_path):
     """A calibration clip is the neutral, whatever the stream shows later."""
     import cv2
 
-    labels, lms, order = clip
+    labels, lms, _ = clip
     src = labels.open([CLIP.parent])
     smile_idx = set(range(SMILE_FROM, SMILE_FROM + 12))
     i = 0
