@@ -8,6 +8,10 @@ Each method gets the same chance at a neutral, in one of two conditions:
 - ``neutral``: the clip's labelled neutral frames are played first, once; the
   post-processing calibrates on them (``lprr run --calibrate``) and methods that take a
   calibration clip get the same frames as that clip. Scored frames are the clip's own.
+- ``expressive``: the clip is played rotated to start at its first labelled expression
+  (smile, open mouth, raised or lowered brows) and wraps round to its start, so a method
+  that calibrates itself meets an expression first; the outputs are rotated back and
+  scored against the clip's own labels. Clips with no labelled expression are skipped.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +30,9 @@ from engine.metrics import to_jsonable
 from engine.realbench import DETECTORS, GEOMETRY_PAIRS, geometry, score_labelled
 
 log = logging.getLogger(__name__)
-CONDITIONS = ("none", "neutral")
+CONDITIONS = ("none", "neutral", "expressive")
+# labels that start the expressive condition (a closed eye alone is not an expression)
+EXPRESSIONS = ("smile", "mouth_open", "brows_raised", "brows_lowered")
 REFERENCE = "all zeros"
 
 
@@ -55,6 +61,35 @@ def neutral_frames(labels: ClipLabels, clip_dirs: Sequence[Path] = ()) -> list[n
     return [f for i, f in enumerate(labels.open(clip_dirs)) if i < len(mask) and mask[i]]
 
 
+def expressive_start(labels: ClipLabels) -> int | None:
+    """The first scored frame showing a labelled expression (None if there is none)."""
+    m = np.zeros(labels.frames, bool)
+    for lab in EXPRESSIONS:
+        m |= labels.mask(lab)
+    idx = np.flatnonzero(m & labels.scored)
+    return int(idx[0]) if len(idx) else None
+
+
+def _rotated(labels: ClipLabels, clip_dirs: Sequence[Path], start: int):
+    """The clip as a capture source that starts at frame ``start`` and wraps round."""
+    from engine.capture import GeneratorSource
+
+    src = labels.open(clip_dirs)
+    frames = []
+    while (f := src.read()) is not None:
+        frames.append(f)
+    src.close()
+    order = frames[start:] + frames[:start]
+    return GeneratorSource(order, src.fps or labels.fps, name=Path(labels.clip).name,
+                           length=len(order))
+
+
+def _unrotate(p: Prediction, start: int) -> Prediction:
+    """Outputs of a clip played from ``start`` back in the clip's own frame order."""
+    return replace(p, weights=np.roll(p.weights, start, axis=0),
+                   faces=np.roll(p.faces, start, axis=0))
+
+
 def evaluate_clip(labels: ClipLabels, specs: Sequence[MethodSpec], condition: str = "none",
                   backend: str = "ort-cpu", smoothing: str = "default",
                   clip_dirs: Sequence[Path] = (), geom: dict | None = None,
@@ -68,10 +103,19 @@ def evaluate_clip(labels: ClipLabels, specs: Sequence[MethodSpec], condition: st
         log.warning("%s: no labelled neutral frames; the neutral condition is skipped",
                     labels.clip)
         return res
+    start = expressive_start(labels) if condition == "expressive" else None
+    if condition == "expressive" and start is None:
+        log.warning("%s: no labelled expression; the expressive condition is skipped",
+                    labels.clip)
+        return res
     geom = geom if geom is not None else clip_geometry(labels, clip_dirs)
     for spec in specs:
         try:
-            p = predict(labels.open(clip_dirs), spec, backend, smoothing, neutral)
+            if start is None:
+                p = predict(labels.open(clip_dirs), spec, backend, smoothing, neutral)
+            else:
+                p = _unrotate(predict(_rotated(labels, clip_dirs, start), spec, backend,
+                                      smoothing), start)
         except Exception as e:
             if not keep_going:
                 raise
@@ -235,7 +279,7 @@ def plot_clip(res: ClipResult, path: Path) -> Path | None:
 
 
 def evaluate_labelled(label_files: Sequence[Path], specs: Sequence[MethodSpec],
-                      conditions: Sequence[str] = CONDITIONS, backend: str = "ort-cpu",
+                      conditions: Sequence[str] = ("none", "neutral"), backend: str = "ort-cpu",
                       smoothing: str = "default", clip_dirs: Sequence[Path] = (),
                       progress: Callable[[str], None] | None = None) -> list[ClipResult]:
     results = []

@@ -13,8 +13,9 @@ eye, v down the face, w into the screen.
 
 Neutral calibration: ``calibration`` names an unlabelled video or take folder of the
 performer that starts with a neutral face (its first ``calib_frames`` face frames are
-used; a take's weights.csv is never read). Without it, the method calibrates itself on
-the first ``calib_frames`` face frames it sees (the running median meanwhile).
+used; a take's weights.csv is never read). Without it, the method finds the neutral in
+the stream itself (engine/neutral.py: the most neutral-looking frames seen so far,
+re-estimated as it goes), so a stream that starts smiling or talking still reads.
 
 The full-scale constants in ``HeuristicConfig`` were tuned once on grace_hopper
 range-of-motion and natural takes (scripts/tune_heuristic.py); they are the same for
@@ -32,6 +33,7 @@ from engine.apem import RIGID_POINTS
 from engine.controls import CONTROL_NAMES
 from engine.f2f.rigid import fit_similarity
 from engine.landmarks import calibration_landmarks
+from engine.neutral import NeutralConfig, RunningNeutral
 from engine.retarget import FrameResult
 from engine.timing import StageTimes
 from engine.world import topology as T
@@ -177,7 +179,8 @@ DEFAULT_COUPLING: dict[str, float] = {
 
 @dataclass
 class HeuristicConfig:
-    calib_frames: int = 30  # face frames of the neutral
+    calib_frames: int = 30  # face frames of the neutral (a calibration clip's first ones)
+    running: NeutralConfig = field(default_factory=NeutralConfig)  # without a calibration
     scale: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SCALE))
     # share of each full scale read as 0: the landmark noise floor of that measure
     dead: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DEAD))
@@ -283,18 +286,20 @@ class HeuristicMethod:
         self.times = times or StageTimes()
         self.calibration = calibration
         self.neutral: Neutral | None = None
-        self._pending: list[np.ndarray] = []  # self-calibration frames so far
+        self.running: RunningNeutral | None = None  # the neutral found in the stream
         if calibration is not None:
             faces = list(calibration_landmarks(calibration, self.config.calib_frames))
             self.neutral = Neutral.from_landmarks(faces)
             log.info("heuristic: neutral from %d frames of %s", len(faces), calibration)
+        else:
+            self.running = RunningNeutral(self.config.running)
 
     @property
     def backend_name(self) -> str:
         return "numpy"
 
     def describe(self) -> str:
-        src = self.calibration or f"the first {self.config.calib_frames} face frames"
+        src = self.calibration or "the most neutral face frames seen so far"
         return f"landmark heuristic, neutral from {src}"
 
     def warmup(self) -> None:
@@ -302,19 +307,12 @@ class HeuristicMethod:
 
     def weights(self, landmarks: np.ndarray) -> np.ndarray:
         """(C,) float32 weights of one face (landmarks (478, 3) pixels)."""
-        neutral = self.neutral or self._self_calibrate(landmarks)
+        if self.running is not None and self.running.add(landmarks):
+            self.neutral = Neutral.from_landmarks(self.running.faces)
+        neutral = self.neutral
         w = weights_from_measures(measures(neutral.frame.local(landmarks)), neutral.measures,
                                   self.config)
         return np.array([w[n] for n in self.controls], np.float32)
-
-    def _self_calibrate(self, landmarks: np.ndarray) -> Neutral:
-        """The running neutral of the first ``calib_frames`` face frames; fixed after."""
-        self._pending.append(np.asarray(landmarks, np.float32))
-        neutral = Neutral.from_landmarks(self._pending)
-        if len(self._pending) >= self.config.calib_frames:
-            self.neutral, self._pending = neutral, []
-            log.info("heuristic: self-calibrated on %d face frames", neutral.frames)
-        return neutral
 
     def infer_frames(self, batch: list[FrameResult]) -> None:
         with self.times.time("heuristic"):

@@ -62,9 +62,9 @@ def _weights(m: HeuristicMethod, lms: list[np.ndarray]) -> np.ndarray:
 
 def _check_expressions(held: dict[str, list[np.ndarray]], relaxed: bool = False) -> None:
     m = HeuristicMethod(config=HeuristicConfig(calib_frames=NEUTRAL_FRAMES))
-    for lm in held["neutral"]:  # self-calibration on the first face frames
+    for lm in held["neutral"]:  # the running neutral finds it among the first face frames
         m.weights(lm)
-    assert m.neutral is not None and m.neutral.frames == NEUTRAL_FRAMES
+    assert m.neutral is not None and m.running.seen == NEUTRAL_FRAMES
     rest = _weights(m, held["neutral"])
     assert rest.max() < 0.15, dict(zip(CONTROL_NAMES, rest.round(2)))
     for name in EXPRESSIONS:

@@ -24,9 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clips", type=Path, action="append", default=[], metavar="DIR",
                    help="folder holding the labelled clips, if not beside the label files "
                         "(repeatable)")
-    p.add_argument("--neutral", default="both", choices=["none", "neutral", "both"],
+    p.add_argument("--neutral", default="both",
+                   choices=["none", "neutral", "expressive", "both", "all"],
                    help="labelled clips: play the labelled neutral stretch first (neutral), "
-                        "not (none) or score both conditions (default)")
+                        "not (none), start the clip at its first labelled expression and wrap "
+                        "round (expressive: a clip that does not start neutral), score none "
+                        "and neutral (both, default) or all three (all)")
     p.add_argument("--method", action="append", default=None, metavar="NAME[,NAME]",
                    help="method(s) to compare, repeatable or comma-separated; 'all' = every "
                         "registered method (default: lprr)")
@@ -94,7 +97,8 @@ def run_labelled(args: argparse.Namespace) -> int:
     extra = {"calibration": args.calibration} if args.calibration else {}
     specs = [MethodSpec(m, args.models, extra=dict(extra), landmarker=args.landmarker)
              for m in method_names(args.method)]
-    conditions = CONDITIONS if args.neutral == "both" else (args.neutral,)
+    conditions = {"both": ("none", "neutral"), "all": CONDITIONS}.get(args.neutral,
+                                                                      (args.neutral,))
     results = evaluate_labelled(args.labels, specs, conditions, args.backend, args.smoothing,
                                 args.clips, progress=lambda msg: print(msg, flush=True))
     print()

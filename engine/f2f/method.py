@@ -4,9 +4,11 @@ Per frame, from MediaPipe's 478 landmarks: robust rigid alignment and expression
 in the performer's subspace (``engine.f2f.expression``), then subspace deformation
 transfer to the character's rig (``engine.f2f.transfer``). The performer's neutral comes
 from a calibration take (``calibration=``: an unlabelled video or take folder that starts
-with a neutral face, e.g. a ROM take), or, without one, from the first face frames of the
-stream itself (hold a neutral face for about a second, as for the GUI's "calibrate
-neutral"); the method sends zeros until then.
+with a neutral face, e.g. a ROM take), or, without one, from the stream itself: the most
+neutral-looking face frames seen so far (engine/neutral.py), so a stream that starts
+smiling or talking still reads once a neutral face has been seen. The method sends zeros
+for its first ``self_calibration_frames`` face frames, and redoes the (costly) setup only
+when the running estimate has moved.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from engine.f2f.expression import ExpressionBasis, ExpressionTracker, TrackerCon
 from engine.f2f.mouth import MouthRetrieval
 from engine.f2f.transfer import CharacterTarget, SubspaceTransfer, TransferConfig
 from engine.landmarks import calibration_landmarks
+from engine.neutral import NeutralConfig, RunningNeutral
 from engine.timing import StageTimes
 from engine.world import rig
 
@@ -36,7 +39,8 @@ class F2FConfig:
     # expression subspace: "generic" (the demo rig's HUMAN fields on the performer's
     # neutral) or "pca" (principal modes of the calibration take; needs one)
     basis: str = "generic"
-    self_calibration_frames: int = 30  # first face frames taken as neutral without a take
+    self_calibration_frames: int = 5  # face frames before a first neutral without a take
+    running: NeutralConfig = field(default_factory=NeutralConfig)  # the neutral in the stream
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
@@ -83,7 +87,8 @@ class F2FMethod:
         self.tracker: ExpressionTracker | None = None
         self.transfer: SubspaceTransfer | None = None
         self.basis: ExpressionBasis | None = None
-        self._pending: list[np.ndarray] = []  # self-calibration frames
+        self.running: RunningNeutral | None = None  # the neutral found in the stream
+        self._installed: set[int] = set()  # running-neutral frames of the installed setup
         self._last_t: float | None = None
         self.calibration_source = "stream"
         if calibration is not None:
@@ -98,6 +103,8 @@ class F2FMethod:
                 self._setup(frames)
         elif self.cfg.basis == "pca":
             raise UserError("f2f: the 'pca' basis needs a calibration take (--calibration)")
+        else:
+            self.running = RunningNeutral(self.cfg.running)
 
     # -- calibration --------------------------------------------------------------------
     def _setup(self, frames: np.ndarray) -> None:
@@ -110,6 +117,19 @@ class F2FMethod:
         self.install(basis)
         log.info("f2f: %s basis (%d), neutral from %s, ready in %.2f s", basis.kind, basis.k,
                  self.calibration_source, time.perf_counter() - t0)
+
+    def _update_neutral(self, landmarks: np.ndarray) -> None:
+        """Feed the running neutral; (re)do the setup once enough frames were seen and
+        whenever the estimate has moved (about 0.5 s each, so not on every update)."""
+        rn = self.running
+        if not rn.add(landmarks) or rn.seen < self.cfg.self_calibration_frames:
+            return
+        if self.ready and not rn.moved(self._installed):
+            return
+        with self.times.time("f2f_calibrate"):
+            self.calibration_source = f"the most neutral of {rn.seen} face frames"
+            self._setup(np.stack(rn.faces).astype(np.float64))
+        self._installed = rn.ids
 
     def install(self, basis: ExpressionBasis) -> None:
         """Use ``basis`` from now on (precomputes the transfer once)."""
@@ -143,12 +163,9 @@ class F2FMethod:
         if landmarks is None:
             self.reset()
             return np.zeros(len(self.controls), np.float32)
+        if self.running is not None:
+            self._update_neutral(landmarks)
         if not self.ready:
-            self._pending.append(np.asarray(landmarks, np.float64))
-            if len(self._pending) >= self.cfg.self_calibration_frames:
-                with self.times.time("f2f_calibrate"):
-                    self._setup(np.stack(self._pending))
-                self._pending = []
             return np.zeros(len(self.controls), np.float32)
         delta = self.tracker.fit(landmarks).delta
         return np.clip(self.transfer(delta), 0.0, 1.0).astype(np.float32)
@@ -183,7 +200,8 @@ class F2FMethod:
     def describe(self) -> str:
         state = (f"{self.basis.kind} basis ({self.basis.k}), neutral from "
                  f"{self.calibration_source}" if self.ready else
-                 f"self-calibrating on the first {self.cfg.self_calibration_frames} face frames")
+                 f"finding the neutral in the first {self.cfg.self_calibration_frames} face "
+                 "frames")
         return f"f2f (training-free) -> {self.target.name} character; {state}"
 
     def warmup(self) -> None:

@@ -1,0 +1,125 @@
+"""A performer's neutral face found in the stream itself, without assuming it comes first.
+
+The calibration-free methods (the landmark heuristic, Face2Face) need the performer's own
+neutral. Taking the first second of face frames fails when a clip starts smiling or
+talking: every later reading is relative to that expression. ``RunningNeutral`` keeps a
+history of the face frames seen so far (causal, so it works live) and picks the ones that
+look most neutral by measures that need no neutral: lips together, mouth corners low
+against the lips, mouth narrow, eyes open, brows at their usual height. Each measure is
+judged against the performer's own history (a rest-side quantile), so no face is compared
+with a population. The estimate is redone as more of the stream is seen; a neutral shown
+later therefore replaces an expressive start.
+
+Eyes: frames with the lids lower than the history's open-eye level are never chosen, so
+the neutral has open eyes and blinks keep reading (a neutral with half-shut lids would
+absorb them).
+
+An explicit calibration clip (``--calibration``) bypasses all this: the methods use it as
+before.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NeutralConfig:
+    update_every: int = 10  # re-estimate after this many face frames (every frame before)
+    max_frames: int = 600  # history kept; when full, every other frame is dropped
+    share: float = 0.25  # share of the history taken as the most neutral frames
+    min_select: int = 5
+    max_select: int = 45
+    eye_open_q: float = 0.9  # the history's open-eye level: this quantile of the lid ratio
+    eye_closed: float = 0.65  # frames under this share of the open-eye level are not chosen
+    rest_q: float = 0.1  # rest level of the one-sided measures (lip gap, corners, width)
+    # the unit of each measure's cost (neutral-frame units, as engine/heuristic.py's scale)
+    gap_unit: float = 0.05
+    lift_unit: float = 0.05
+    width_unit: float = 0.1
+    brow_unit: float = 0.05
+    eye_unit: float = 0.25  # a share of the open-eye level
+
+
+def features(landmarks: np.ndarray) -> np.ndarray:
+    """Neutral-free measures of one face, in its own frame: lip gap, corner lift against the
+    upper lip, mouth width, eye aspect ratio (both eyes), brow height (all IOD units)."""
+    from engine.heuristic import NeutralFrame, measures  # heuristic imports this module
+
+    m = measures(NeutralFrame.from_landmarks(landmarks).local(landmarks))
+    lift = 0.5 * (m["corner_up_Left"] + m["corner_up_Right"]) - m["upper_lip_y"]
+    ear = 0.5 * (m["eye_open_Left"] + m["eye_open_Right"])
+    brow = np.mean([m[f"brow_{p}_{s}"] for p in ("inner", "outer") for s in ("Left", "Right")])
+    return np.array([m["lip_gap"], lift, m["mouth_w"], ear, brow])
+
+
+class RunningNeutral:
+    """The most neutral-looking face frames seen so far, re-estimated as frames come."""
+
+    def __init__(self, config: NeutralConfig | None = None):
+        self.cfg = config or NeutralConfig()
+        self._faces: list[np.ndarray] = []
+        self._feats: list[np.ndarray] = []
+        self._ids: list[int] = []  # serial number of each history frame
+        self.seen = 0  # face frames seen (the history may hold fewer)
+        self.selected: np.ndarray = np.zeros(0, int)  # indices into the history
+
+    def __len__(self) -> int:
+        return len(self._faces)
+
+    def add(self, landmarks: np.ndarray) -> bool:
+        """Take one face frame (478, 3); True when the estimate was redone."""
+        self._faces.append(np.asarray(landmarks, np.float32))
+        self._feats.append(features(landmarks))
+        self._ids.append(self.seen)
+        self.seen += 1
+        thinned = len(self._faces) > self.cfg.max_frames
+        if thinned:  # a uniform sample of the whole past; the indices must be redone
+            self._faces, self._feats, self._ids = (self._faces[::2], self._feats[::2],
+                                                   self._ids[::2])
+        if (not thinned and self.seen > self.cfg.update_every
+                and self.seen % self.cfg.update_every):
+            return False
+        self.selected = self.select()
+        return True
+
+    def costs(self) -> np.ndarray:
+        """Per frame of the history: how far it is from looking neutral (0 = at rest)."""
+        c, f = self.cfg, np.stack(self._feats)
+        gap, lift, width, ear, brow = f.T
+        rest = np.quantile(f, c.rest_q, axis=0)
+        open_ = max(float(np.quantile(ear, c.eye_open_q)), 1e-3)
+        cost = (np.maximum(gap - rest[0], 0) / c.gap_unit
+                + np.maximum(lift - rest[1], 0) / c.lift_unit
+                + np.maximum(width - rest[2], 0) / c.width_unit
+                + np.abs(ear / open_ - 1) / c.eye_unit
+                + np.abs(brow - np.median(brow)) / c.brow_unit)
+        # closed or half-shut lids never make the neutral (blinks must keep reading)
+        return np.where(ear < c.eye_closed * open_, np.inf, cost)
+
+    def select(self) -> np.ndarray:
+        c = self.cfg
+        cost = self.costs()
+        k = int(np.clip(round(c.share * len(cost)), c.min_select, c.max_select))
+        order = np.argsort(cost, kind="stable")
+        keep = order[:k][np.isfinite(cost[order[:k]])]
+        return np.sort(keep if len(keep) else order[:1])
+
+    @property
+    def ids(self) -> set[int]:
+        """Serial numbers (order of arrival) of the frames the neutral is estimated from."""
+        return {self._ids[i] for i in self.selected}
+
+    def moved(self, ids: set[int], keep: float = 0.5) -> bool:
+        """True when less than ``keep`` of the current selection is among ``ids`` (an
+        earlier selection): the estimate has moved enough to redo a costly setup."""
+        return len(self.ids & ids) < keep * len(self.selected)
+
+    @property
+    def faces(self) -> list[np.ndarray]:
+        """The frames the neutral is estimated from (at least one once a face was seen)."""
+        return [self._faces[i] for i in self.selected]
