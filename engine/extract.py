@@ -90,8 +90,3 @@ def save_extracted(ex: Extracted, out: Path) -> Path:
     np.save(out / "landmarks.npy", ex.landmarks.astype(np.float32))
     (out / "summary.json").write_text(json.dumps(asdict(ex.summary), indent=2))
     return out
-
-
-def load_extracted(out: Path) -> dict[str, np.ndarray]:
-    out = Path(out)
-    return {n: np.load(out / f"{n}.npy") for n in (*PATCH_NAMES, "index", "landmarks")}

@@ -95,11 +95,11 @@ class DemoSession:
 
     def run(self, preview: bool = True) -> str:
         from engine.post.postprocess import PostConfig, PostProcessor
-        from engine.sinks import make_sink
+        from engine.sinks import create_sink
         from engine.sinks.recorder import Recorder
 
         cap = open_source(self.source, drop=False)
-        sinks = [make_sink(self.protocol, self.osc, names=self.names, subject=self.subject,
+        sinks = [create_sink(self.protocol, self.osc, names=self.names, subject=self.subject,
                            fps=cap.source.fps)] if self.osc else []
         times = StageTimes()
         rt = create_method(self.method, self.models, self.backend, times=times)
@@ -178,14 +178,14 @@ def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None,
     frame is in the recording and the summary is returned."""
     from engine.post.mapping import load_rename
     from engine.post.postprocess import PostConfig, PostProcessor
-    from engine.sinks import make_sink
+    from engine.sinks import create_sink
     from engine.sinks.recorder import Recorder
 
     times = StageTimes()
     # Check everything a user can get wrong before any thread starts.
     cap = open_source(opt.source, mirror=opt.mirror, drop=True if opt.realtime else None)
     rename = load_rename(opt.mapping) if opt.mapping else None
-    sinks = [make_sink(opt.protocol, opt.osc, names=opt.names, rename=rename,
+    sinks = [create_sink(opt.protocol, opt.osc, names=opt.names, rename=rename,
                        subject=opt.subject, fps=cap.source.fps)] if opt.osc else []
     extra = {"calibration": opt.calibration} if opt.calibration is not None else {}
     stop = stop or threading.Event()

@@ -22,12 +22,6 @@ def delaunay(points: np.ndarray) -> np.ndarray:
     return Delaunay(np.asarray(points, np.float64)).simplices.astype(np.int32)
 
 
-def ellipse_ring(center: np.ndarray, radii: tuple[float, float], n: int,
-                 phase: float = 0.0) -> np.ndarray:
-    a = phase + np.linspace(0, 2 * np.pi, n, endpoint=False)
-    return np.stack([center[0] + radii[0] * np.cos(a), center[1] + radii[1] * np.sin(a)], 1)
-
-
 def border_ring(w: int, h: int, per_side: int = 5, margin: float = 2.0) -> np.ndarray:
     """Points on a rectangle slightly outside the image, so every pixel is inside a triangle."""
     xs = np.linspace(-margin, w - 1 + margin, per_side + 1)
