@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from engine.backends import BackendOptions
 from engine.errors import UserError
-from engine.retarget import FrameResult
 from engine.timing import StageTimes
+
+if TYPE_CHECKING:  # the registry stays cheap to import (the CLI's --help reads it)
+    from engine.retarget import FrameResult
 
 # name -> "module:Class"; every class takes (models, backend, options, times).
 METHODS: dict[str, str] = {

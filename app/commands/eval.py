@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from app.commands.run import add_backend_option
 from engine.paths import DEFAULT_MODELS
 
 
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "registered method (default: lprr)")
     p.add_argument("--models", type=Path, default=DEFAULT_MODELS,
                    help="model folder for the learned methods (default: exported/demo)")
-    p.add_argument("--backend", default="ort-cpu")
+    add_backend_option(p, default="ort-cpu")
     p.add_argument("--calibration", type=Path, default=None,
                    help="an unlabelled video or take of the same performer that starts with "
                         "a neutral face, for the landmark methods (its weights are never "
