@@ -48,6 +48,7 @@ from engine.evaluate import (
     summary_table,
     write_report,
 )
+from engine.methods import method_options
 from engine.metrics import to_jsonable
 from engine.paths import DEFAULT_MODELS
 
@@ -272,7 +273,8 @@ def run_protocol(s: Settings, progress=print) -> tuple[dict[str, EvalReport], di
                                                False, s.force)
         specs: list[MethodSpec] = []
         for m in methods:
-            extra = {"calibration": ident.takes["calibration"]}
+            extra = ({"calibration": ident.takes["calibration"]}
+                     if "calibration" in method_options(m) else {})
             if m == "lprr" and ident.train_seed is not None:
                 if s.rm_steps > 0:
                     ident.takes["train"] = make_take(d / f"{ident.key}_train", ident.photo,

@@ -168,6 +168,46 @@ def test_cli_is_backwards_compatible_and_checks_its_input(take, tmp_path, capsys
     assert s["faces_found"] == FRAMES and s["overall_mae"] == s["overall"]["mae"]
 
 
+def test_an_option_a_method_does_not_take_is_an_error_not_ignored(take, capsys):
+    from engine.methods import create_method, method_options
+
+    assert "calibration" not in method_options("lprr")
+    assert "calibration" in method_options("heuristic")
+    with pytest.raises(UserError, match="--calibration does not apply to method lprr "
+                                        r"\(it applies to heuristic, f2f\)"):
+        create_method("lprr", DEFAULT_MODELS, "ort-cpu", calibration=take)
+    with pytest.raises(UserError, match="--no-such does not apply to method heuristic"):
+        create_method("heuristic", DEFAULT_MODELS, no_such=1)
+    assert main(["eval", "--take", str(take), "--method", "lprr", "--calibration",
+                 str(take)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--calibration does not apply to method lprr" in err[0], err
+
+
+def test_with_several_methods_an_option_goes_to_those_that_take_it(take, tmp_path, caplog):
+    import logging
+
+    from engine.methods import METHODS, split_method_options
+
+    with caplog.at_level(logging.WARNING, logger="engine.methods"):
+        per = split_method_options(list(METHODS), {"calibration": take})
+    assert per == {"lprr": {}, "heuristic": {"calibration": take},
+                   "f2f": {"calibration": take}, "mediapipe": {}}
+    assert [r.getMessage() for r in caplog.records] == [
+        "--calibration applies to heuristic, f2f only; ignored by lprr, mediapipe"]
+    with pytest.raises(UserError, match="applies to none of the methods chosen"):
+        split_method_options(["lprr", "mediapipe"], {"calibration": take})
+    # through the CLI: one warning line, and the run goes on
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="engine.methods"):
+        assert main(["eval", "--take", str(take), "--method", "lprr,heuristic",
+                     "--calibration", str(take), "--out", str(tmp_path / "o")]) == 0
+    assert [r.getMessage() for r in caplog.records] == [
+        "--calibration applies to heuristic only; ignored by lprr"]
+    data = json.loads((tmp_path / "o" / "scores.json").read_text())
+    assert list(data["methods"]) == ["lprr", "heuristic", REFERENCE]
+
+
 def test_a_take_without_ground_truth_is_a_user_error(take, tmp_path):
     import shutil
 

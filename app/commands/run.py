@@ -50,9 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "frames when behind (default: every frame of a file is processed)")
     p.add_argument("--method", default="lprr", help=METHOD_HELP)
     p.add_argument("--calibration", type=Path, default=None, metavar="TAKE",
-                   help="landmark methods (f2f): an unlabelled video or take of the performer "
-                        "that starts with a neutral face (e.g. a ROM take); without it the "
-                        "first second of the stream is taken as neutral")
+                   help="landmark methods (heuristic, f2f; an error for the others): an "
+                        "unlabelled video or take of the performer that starts with a neutral "
+                        "face (e.g. a ROM take); without it the first second of the stream is "
+                        "taken as neutral")
     add_face_options(p)
     p.set_defaults(func=run)
 
