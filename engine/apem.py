@@ -219,11 +219,11 @@ class Apem:
             return None
         frame = FaceFrame.from_landmarks(landmarks)
         rigid = np.asarray(landmarks)[list(RIGID_POINTS)]
-        if self.stabilize and self._template is None:
-            self._template = frame.to_local(rigid)  # this track's own rigid face shape
-        elif self.stabilize:
-            frame = FaceFrame.fit(self._template, rigid)
         if self.stabilize:
+            if self._template is None:
+                self._template = frame.to_local(rigid)  # this track's own rigid face shape
+            else:
+                frame = FaceFrame.fit(self._template, rigid)
             a = frame.as_array()
             prev = self._filter.value
             if prev is not None:  # keep the angle continuous across +-pi

@@ -358,8 +358,8 @@ def ranking_rows(real: list, puppets: list, mae_reports: dict[str, EvalReport]) 
     from engine.evaluate_real import RANK_MEASURES, kendall_tau, rank_by, summary
 
     sr, sp = summary(real), summary(puppets)
-    rows = ["| measure | neutral | real footage (best first) | puppets, same protocol | "
-            "Kendall tau |", "|---|---|---|---|---|"]
+    rows = [("| measure | neutral | real footage (best first) | puppets, same protocol | "
+            "Kendall tau |"), "|---|---|---|---|---|"]
     for cond in ("none", "neutral"):
         for measure in RANK_MEASURES:
             if cond not in sr or cond not in sp:
@@ -439,8 +439,8 @@ def write_docs(s: Settings, reports: dict[str, EvalReport], info: dict, argv: li
     ]
     sr = summary(real)
     for cond, table in sr.items():
-        lines += [f"**All real clips, condition `{cond}`** (means over clips, best mean AUC "
-                  "first):", "", real_table(table), ""]
+        lines += [(f"**All real clips, condition `{cond}`** (means over clips, best mean AUC "
+                  "first):"), "", real_table(table), ""]
     lines += clip_sections(real, details=True)
     for r in real:
         if r.condition == "none" and r.scores and plot_clip(
