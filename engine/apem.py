@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from engine.post.one_euro import OneEuroFilter
+
 PATCH_SIZE = 128
 PATCH_NAMES: tuple[str, ...] = ("lip", "eye_l", "eye_r")
 
@@ -188,36 +190,6 @@ class StabilizerConfig:
 
 
 @dataclass
-class _OneEuroVec:
-    """Vector One Euro filter (Casiez et al., CHI 2012)."""
-
-    min_cutoff: float
-    beta: np.ndarray
-    d_cutoff: float
-    x: np.ndarray | None = None
-    dx: np.ndarray | None = None
-    t: float | None = None
-
-    @staticmethod
-    def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray:
-        tau = 1.0 / (2 * math.pi * np.asarray(cutoff))
-        return 1.0 / (1.0 + tau / dt)
-
-    def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
-        if self.x is None or self.t is None or t <= self.t:
-            self.x, self.dx, self.t = x.copy(), np.zeros_like(x), t
-            return x.copy()
-        dt = t - self.t
-        dx = (x - self.x) / dt
-        a_d = self._alpha(self.d_cutoff, dt)
-        self.dx = a_d * dx + (1 - a_d) * self.dx
-        a = self._alpha(self.min_cutoff + self.beta * np.abs(self.dx), dt)
-        self.x = a * x + (1 - a) * self.x
-        self.t = t
-        return self.x.copy()
-
-
-@dataclass
 class Apem:
     """Stateful APEM for video: the face frame is stabilised over time."""
 
@@ -230,9 +202,10 @@ class Apem:
         self._filter = self._new_filter()
         self._template: np.ndarray | None = None
 
-    def _new_filter(self) -> _OneEuroVec:
+    def _new_filter(self) -> OneEuroFilter:
         c = self.config
-        return _OneEuroVec(c.min_cutoff, np.asarray(c.beta, dtype=np.float64), c.d_cutoff)
+        return OneEuroFilter(c.min_cutoff, np.asarray(c.beta, dtype=np.float64), c.d_cutoff,
+                             size=4)
 
     def reset(self) -> None:
         """Forget the motion history (call when the face is lost)."""
@@ -246,14 +219,14 @@ class Apem:
             return None
         frame = FaceFrame.from_landmarks(landmarks)
         rigid = np.asarray(landmarks)[list(RIGID_POINTS)]
-        if self.stabilize and self._template is None:
-            self._template = frame.to_local(rigid)  # this track's own rigid face shape
-        elif self.stabilize:
-            frame = FaceFrame.fit(self._template, rigid)
         if self.stabilize:
+            if self._template is None:
+                self._template = frame.to_local(rigid)  # this track's own rigid face shape
+            else:
+                frame = FaceFrame.fit(self._template, rigid)
             a = frame.as_array()
-            if self._filter.x is not None:  # keep the angle continuous across +-pi
-                a[3] = self._filter.x[3] + (a[3] - self._filter.x[3] + math.pi) % (
-                    2 * math.pi) - math.pi
+            prev = self._filter.value
+            if prev is not None:  # keep the angle continuous across +-pi
+                a[3] = prev[3] + (a[3] - prev[3] + math.pi) % (2 * math.pi) - math.pi
             frame = FaceFrame.from_array(self._filter(a, t))
         return crop(image, frame, self.size, self.specs)

@@ -77,10 +77,3 @@ EXCLUSIVE: tuple[tuple[str, str], ...] = (
     ("browDownLeft", "browOuterUpLeft"),
     ("browDownRight", "browOuterUpRight"),
 )
-
-
-def index_of(name: str) -> int:
-    try:
-        return INDEX[name]
-    except KeyError:
-        raise KeyError(f"unknown control {name!r}; known: {', '.join(CONTROL_NAMES)}") from None

@@ -116,11 +116,9 @@ def predict(source, spec: MethodSpec, backend: str = "ort-cpu", smoothing: str =
 
 
 def _takes_calibration(method: str) -> bool:
-    import inspect
+    from engine.methods import method_options
 
-    from engine.methods import method_class
-
-    return "calibration" in inspect.signature(method_class(method)).parameters
+    return "calibration" in method_options(method)
 
 
 def _with_prefix(source, prefix: Sequence[np.ndarray]):

@@ -59,18 +59,19 @@ def extract_frames(frames: Iterable[np.ndarray], *, still: bool, fps: float = 30
                 continue
             landmarks.append(pts)
             res = apem(frame, pts, i / fps)
+            assert res is not None  # APEM returns patches whenever it is given landmarks
             for n in PATCH_NAMES:
                 patches[n].append(res.images[n])
             transforms.append(np.stack([res.transforms[n] for n in PATCH_NAMES]))
             index.append(i)
-    n = len(landmarks)
+    total = len(landmarks)
     empty = np.zeros((0, size, size, 3), np.uint8)
     return Extracted(
         patches={k: np.stack(v) if v else empty for k, v in patches.items()},
         index=np.asarray(index, dtype=np.int64),
         transforms=np.asarray(transforms, dtype=np.float32).reshape(-1, 3, 2, 3),
         landmarks=np.stack(landmarks) if landmarks else np.zeros((0, N_LANDMARKS, 3)),
-        summary=ExtractSummary(source, n, len(index), n - len(index)),
+        summary=ExtractSummary(source, total, len(index), total - len(index)),
     )
 
 
@@ -90,8 +91,3 @@ def save_extracted(ex: Extracted, out: Path) -> Path:
     np.save(out / "landmarks.npy", ex.landmarks.astype(np.float32))
     (out / "summary.json").write_text(json.dumps(asdict(ex.summary), indent=2))
     return out
-
-
-def load_extracted(out: Path) -> dict[str, np.ndarray]:
-    out = Path(out)
-    return {n: np.load(out / f"{n}.npy") for n in (*PATCH_NAMES, "index", "landmarks")}

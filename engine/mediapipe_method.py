@@ -51,7 +51,7 @@ class MediaPipeMethod:
 
     def __init__(self, models: str | Path | None = None, backend: str = "auto", options=None,
                  times: StageTimes | None = None, *, controls: list[str] | None = None,
-                 rename: Mapping[str, str] | None = None, **_extra):
+                 rename: Mapping[str, str] | None = None):
         self.controls = list(controls or CONTROL_NAMES)
         self.times = times or StageTimes()
         self._index, missing = blendshape_index(self.controls, rename)

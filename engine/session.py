@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -18,6 +19,9 @@ from engine.methods import Method, create_method
 from engine.pipeline import Pipeline, PipelineConfig
 from engine.retarget import FrameResult
 from engine.timing import StageTimes
+
+if TYPE_CHECKING:
+    from engine.sinks.base import Sink
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +40,10 @@ def open_source(source, mirror: bool = False, drop: bool | None = True) -> Captu
 
     ``drop=None`` decides by the source: cameras and endless generators (the puppet) keep
     only the newest frame; files and folders deliver every frame."""
+    from engine.capture import Source
     from engine.capture import open_source as open_frames
 
+    src: Source
     text = str(source)
     if isinstance(source, (str, Path)) and text.startswith("puppet:"):
         from engine.world.live_puppet import puppet_source
@@ -95,12 +101,13 @@ class DemoSession:
 
     def run(self, preview: bool = True) -> str:
         from engine.post.postprocess import PostConfig, PostProcessor
-        from engine.sinks import make_sink
+        from engine.sinks import create_sink
         from engine.sinks.recorder import Recorder
 
         cap = open_source(self.source, drop=False)
-        sinks = [make_sink(self.protocol, self.osc, names=self.names, subject=self.subject,
-                           fps=cap.source.fps)] if self.osc else []
+        sinks: list[Sink] = [create_sink(self.protocol, self.osc, names=self.names,
+                                         subject=self.subject, fps=cap.source.fps)
+                             ] if self.osc else []
         times = StageTimes()
         rt = create_method(self.method, self.models, self.backend, times=times)
         try:
@@ -116,8 +123,8 @@ class DemoSession:
         finally:
             rt.close()
         n = pipe.frames_out
-        lines = [f"lprr demo: {n} frames ({pipe.faces} with a face) from {self.source.name}, "
-                 f"{rt.describe()}", "", times.format_table(), "",
+        lines = [(f"lprr demo: {n} frames ({pipe.faces} with a face) from {self.source.name}, "
+                 f"{rt.describe()}"), "", times.format_table(), "",
                  f"sustained: {n / wall:.1f} fps over {wall:.2f} s (headless, every frame)",
                  f"weights:   {self.out / 'weights.csv'}"]
         if preview:
@@ -135,7 +142,7 @@ class DemoSession:
         for r in self.results:
             img = compose(r, char.render(r.weights)[0])
             if writer is None:
-                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps,
+                writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps,
                                          (img.shape[1], img.shape[0]))
             writer.write(img)
         if writer is not None:
@@ -178,16 +185,18 @@ def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None,
     frame is in the recording and the summary is returned."""
     from engine.post.mapping import load_rename
     from engine.post.postprocess import PostConfig, PostProcessor
-    from engine.sinks import make_sink
+    from engine.sinks import create_sink
     from engine.sinks.recorder import Recorder
 
     times = StageTimes()
     # Check everything a user can get wrong before any thread starts.
     cap = open_source(opt.source, mirror=opt.mirror, drop=True if opt.realtime else None)
     rename = load_rename(opt.mapping) if opt.mapping else None
-    sinks = [make_sink(opt.protocol, opt.osc, names=opt.names, rename=rename,
-                       subject=opt.subject, fps=cap.source.fps)] if opt.osc else []
-    extra = {"calibration": opt.calibration} if opt.calibration is not None else {}
+    sinks: list[Sink] = [create_sink(opt.protocol, opt.osc, names=opt.names, rename=rename,
+                                     subject=opt.subject, fps=cap.source.fps)
+                         ] if opt.osc else []
+    extra: dict[str, Any] = ({"calibration": opt.calibration}
+                             if opt.calibration is not None else {})
     stop = stop or threading.Event()
     if stop.is_set():
         raise Interrupted("stopped during start-up; nothing was recorded")

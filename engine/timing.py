@@ -40,11 +40,6 @@ class StageTimes:
         p50, p95, p99 = (float(x) for x in np.percentile(v, [50, 95, 99]))
         return {"n": len(v), "mean": float(v.mean()), "p50": p50, "p95": p95, "p99": p99}
 
-    def mean_ms(self, stage: str) -> float:
-        with self._lock:
-            v = self._hist.get(stage)
-            return float(np.mean(v) * 1e3) if v else 0.0
-
     def format_table(self) -> str:
         rows = [f"| {'stage':<14} | {'mean ms':>8} | {'p50 ms':>7} | {'p95 ms':>7} | {'n':>6} |",
                 f"|{'-' * 16}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 8}|"]

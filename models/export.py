@@ -78,8 +78,3 @@ def export_models(rms: dict[str, RM], wem: WEM, pca: Pca, out: Path, name: str,
     path = write_manifest(out, manifest)
     log.info("exported %s", path)
     return path
-
-
-def copy_samples(src: Path, dst: Path) -> None:
-    if src.is_dir():
-        shutil.copytree(src, dst, dirs_exist_ok=True)

@@ -48,6 +48,7 @@ from engine.evaluate import (
     summary_table,
     write_report,
 )
+from engine.methods import method_options
 from engine.metrics import to_jsonable
 from engine.paths import DEFAULT_MODELS
 
@@ -272,7 +273,8 @@ def run_protocol(s: Settings, progress=print) -> tuple[dict[str, EvalReport], di
                                                False, s.force)
         specs: list[MethodSpec] = []
         for m in methods:
-            extra = {"calibration": ident.takes["calibration"]}
+            extra = ({"calibration": ident.takes["calibration"]}
+                     if "calibration" in method_options(m) else {})
             if m == "lprr" and ident.train_seed is not None:
                 if s.rm_steps > 0:
                     ident.takes["train"] = make_take(d / f"{ident.key}_train", ident.photo,
@@ -356,8 +358,8 @@ def ranking_rows(real: list, puppets: list, mae_reports: dict[str, EvalReport]) 
     from engine.evaluate_real import RANK_MEASURES, kendall_tau, rank_by, summary
 
     sr, sp = summary(real), summary(puppets)
-    rows = ["| measure | neutral | real footage (best first) | puppets, same protocol | "
-            "Kendall tau |", "|---|---|---|---|---|"]
+    rows = [("| measure | neutral | real footage (best first) | puppets, same protocol | "
+            "Kendall tau |"), "|---|---|---|---|---|"]
     for cond in ("none", "neutral"):
         for measure in RANK_MEASURES:
             if cond not in sr or cond not in sp:
@@ -437,8 +439,8 @@ def write_docs(s: Settings, reports: dict[str, EvalReport], info: dict, argv: li
     ]
     sr = summary(real)
     for cond, table in sr.items():
-        lines += [f"**All real clips, condition `{cond}`** (means over clips, best mean AUC "
-                  "first):", "", real_table(table), ""]
+        lines += [(f"**All real clips, condition `{cond}`** (means over clips, best mean AUC "
+                  "first):"), "", real_table(table), ""]
     lines += clip_sections(real, details=True)
     for r in real:
         if r.condition == "none" and r.scores and plot_clip(

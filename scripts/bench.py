@@ -98,7 +98,7 @@ def pipeline_run(method: str, source: Path, models: Path, backend: str, paced: b
     finally:
         rt.close()
     lat = times.stats_ms("latency")
-    stages = {s: round(times.mean_ms(s), 2) for s, *_ in times.table() if s != "latency"}
+    stages = {s: round(mean, 2) for s, mean, *_ in times.table() if s != "latency"}
     return {"frames": pipe.frames_out, "fps": pipe.frames_out / wall, "dropped": cap.dropped,
             "latency_ms": {k: round(lat[k], 2) for k in ("p50", "p95", "p99")},
             "stages_ms": stages, "backend": rt.backend_name}

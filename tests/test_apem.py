@@ -144,3 +144,21 @@ def test_still_video_gives_still_patches(grace_hopper):
             raw_moved.append(res.transforms["lip"])
     assert motion(raw) > still
     assert _patch_motion_px(raw_moved) > 2 * _patch_motion_px(moved)
+
+
+def test_stabiliser_holds_a_repeated_time_and_starts_over_when_time_goes_back(static_lm,
+                                                                              grace_hopper):
+    """APEM smooths the face frame with the post-processing's One Euro filter, so both
+    treat time alike: a repeated timestamp holds, an earlier one starts over."""
+    pts = static_lm.detect(grace_hopper)
+    assert pts is not None
+    moved = pts.copy()
+    moved[:, 0] += 20.0  # the head moves 20 px right
+    apem = Apem()
+    x0 = apem(grace_hopper, pts, 1.0).frame.cx
+    lag = apem(grace_hopper, moved, 1.0 + 1 / 30).frame.cx
+    assert x0 < lag < x0 + 20 - 1  # smoothed: it lags the move
+    held = apem(grace_hopper, pts, 1.0 + 1 / 30).frame.cx
+    assert held == pytest.approx(lag)  # the same timestamp again: held
+    back = apem(grace_hopper, moved, 0.5).frame.cx  # earlier: a new timeline, no lag
+    assert back == pytest.approx(x0 + 20, abs=1e-3)

@@ -142,13 +142,40 @@ def test_gpu_backend_matches_ort_cpu(toy, name, tmp_path):
             assert np.abs(ref.run(y)["lip_out"] - be.run(y)["lip_out"]).max() < 5e-3
 
 
-def test_describe_runtime_and_cache_key():
-    text = describe_runtime()
+def _check_runtime_report(text: str) -> None:
+    """The doctor report says what this process really has, line by line: the loaded
+    onnxruntime and its providers, one line per engine with its availability and reason,
+    and the engine "auto" resolves to."""
     import onnxruntime as ort
 
-    assert f"onnxruntime module: {ort.__version__}" in text
-    assert "CPUExecutionProvider" in text
-    assert "ort-cpu" in text and "auto picks:" in text
+    from engine.backends import resolve_backend_name
+
+    lines = text.splitlines()
+
+    def value(key: str) -> str:
+        found = [ln[len(key) + 2:] for ln in lines if ln.startswith(key + ": ")]
+        assert len(found) == 1, (key, text)
+        return found[0]
+
+    assert value("onnxruntime module").startswith(f"{ort.__version__} from ")
+    assert value("onnxruntime providers").split(", ") == ort.get_available_providers()
+    assert value("TensorRT") == (rt.tensorrt_version() or "not installed")
+    assert value("torch") == (rt.dist_version("torch") or "not installed")
+    avail = available_backends()
+    start = lines.index("backends:")
+    rows = lines[start + 1:start + 1 + len(BACKEND_NAMES)]
+    for name, row in zip(BACKEND_NAMES, rows, strict=True):
+        got_name, _, state = row.strip().partition(" ")
+        assert got_name == name, row
+        reason = avail[name]
+        assert state.strip() == ("yes" if reason is None else f"no  - {reason}"), row
+    assert value("auto picks") == resolve_backend_name("auto")
+
+
+def test_describe_runtime_and_cache_key():
+    import onnxruntime as ort
+
+    _check_runtime_report(describe_runtime())
     assert rt.ort_trt_cache_key().startswith(f"ort-{ort.__version__}")
     assert rt.ort_trt_cache_dir().parent.name == "trt"
 
@@ -158,7 +185,8 @@ def test_doctor_command(capsys):
 
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert "onnxruntime providers:" in out and "backends:" in out
+    assert out.startswith(f"python: {sys.version.split()[0]} (")
+    _check_runtime_report(out)
 
 
 def test_backend_modules_do_not_import_torch():

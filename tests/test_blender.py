@@ -27,7 +27,7 @@ import pytest
 
 from app.commands import blender as bl
 from engine.controls import CONTROL_NAMES, EXCLUSIVE
-from engine.sinks import make_sink
+from engine.sinks import create_sink
 
 BLENDER = bl.find_blender()
 needs_blender = pytest.mark.skipif(
@@ -65,7 +65,7 @@ def test_receiver_socket_side_parses_native_and_vmc():
         rng = np.random.default_rng(1)
         names = list(CONTROL_NAMES)
         for proto in ("native", "vmc"):
-            sink = make_sink(proto, f"127.0.0.1:{rx.port}")
+            sink = create_sink(proto, f"127.0.0.1:{rx.port}")
             sent = rng.uniform(0, 1, (5, len(names))).astype(np.float32)
             for k, w in enumerate(sent):
                 sink.send(w, names, t=10.0 + k / 30, frame_index=k)
@@ -112,7 +112,7 @@ def test_receiver_socket_side_time_tags_64k_and_livelink():
         (f,) = rx.take()
         assert len(f.values) == 1400 and f.values["shape1399"] == pytest.approx(1.399)
 
-        sink = make_sink("livelink", f"127.0.0.1:{rx.port}", subject="S1", fps=30)
+        sink = create_sink("livelink", f"127.0.0.1:{rx.port}", subject="S1", fps=30)
         w = np.random.default_rng(4).uniform(0, 1, len(CONTROL_NAMES)).astype(np.float32)
         for k in range(3):
             sink.send(w, CONTROL_NAMES, t=2.0 + k / 30, frame_index=k)
@@ -335,7 +335,7 @@ def test_receiver_in_blender_native_and_vmc(blender_files, tmp_path):
         bp.send("record 1")  # keyframe the native take
         bp.expect("OK record 1")
         for proto in ("native", "vmc"):
-            sink = make_sink(proto, f"127.0.0.1:{port}")
+            sink = create_sink(proto, f"127.0.0.1:{port}")
             for k, w in enumerate(seqs[proto]):
                 sink.send(w, names, t=k / 24.0, frame_index=k)  # 24 fps: the scene's rate
                 got = json.loads(bp.expect("APPLIED", 10))
@@ -453,7 +453,7 @@ def test_receiver_in_blender_with_third_party_senders(blender_files, tmp_path):
             (0.6, 0.3, 0.8))
         assert got["mouthSmileRight"] == 0.0  # every slot is a value: unset shapes are 0
         # ... and as lprr's own Live Link sink sends it
-        sink = make_sink("livelink", f"127.0.0.1:{port}", fps=30)
+        sink = create_sink("livelink", f"127.0.0.1:{port}", fps=30)
         sink.send(w, CONTROL_NAMES, 1.0, 30)
         sink.close()
         got = json.loads(bp.expect("APPLIED", 10))
@@ -533,7 +533,7 @@ def test_receiver_timer_path_in_blender_gui(blender_files, tmp_path):
     bp = BlenderProcess(cmd, env=env, stdin=False)
     try:
         port = int(bp.expect("READY", 90))
-        sink = make_sink("vmc", f"127.0.0.1:{port}")
+        sink = create_sink("vmc", f"127.0.0.1:{port}")
         w = np.random.default_rng(3).uniform(0, 1, (n, len(CONTROL_NAMES))).astype(np.float32)
         for k in range(n):
             sink.send(w[k], CONTROL_NAMES, t=k / 30, frame_index=k)

@@ -1,8 +1,6 @@
 """The demo character: rig behaviour seen through its projected landmarks and its renders."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -186,11 +184,16 @@ def test_camera_moves_landmarks(ch):
 
 
 def test_render_speed(ch):
+    from conftest import cost_ratio, remap_256
+
     rng = np.random.default_rng(0)
-    ws = rng.uniform(0, 1, (40, C)) * (rng.uniform(0, 1, (40, C)) < 0.3)
+    ws = rng.uniform(0, 1, (10, C)) * (rng.uniform(0, 1, (10, C)) < 0.3)
     ch.render(ws[0])
-    t = time.perf_counter()
-    for w in ws:
-        ch.render(w, CameraPose.jitter(rng, 1.0))
-    fps = len(ws) / (time.perf_counter() - t)
-    assert fps >= 20.0, fps
+
+    def render() -> None:
+        for w in ws:
+            ch.render(w, CameraPose.jitter(rng, 1.0))
+
+    # a 256x256 frame costs about 12 bilinear remaps of the same size (3.5 ms when
+    # written): measured against the same machine, not the wall clock
+    assert cost_ratio(render, remap_256(len(ws))) < 80

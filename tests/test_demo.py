@@ -4,10 +4,13 @@ from __future__ import annotations
 import csv
 
 import cv2
+import numpy as np
 import pytest
 
 from app.cli import main
 from engine.paths import ASSETS, DEFAULT_MODELS
+from engine.sinks import read_recording
+from engine.take import read_weights_csv
 
 pytestmark = pytest.mark.skipif(not (DEFAULT_MODELS / "manifest.json").is_file(),
                                 reason="no shipped default models in exported/demo")
@@ -27,6 +30,15 @@ def test_demo_runs_headless_and_writes_outputs(tmp_path, capsys):
         rows = list(csv.reader(f))
     assert len(rows) - 1 == n_frames  # every frame in, every frame out
     assert "jawOpen" in rows[0] and "eyeBlinkLeft" in rows[0]
+    # the weights move with the clip: its mouth opens and its eyes blink, and the output
+    # follows the clip's own ground truth (all-zero or frozen weights fail here)
+    names, w = read_recording(tmp_path / "weights.csv")
+    truth_names, truth = read_weights_csv(ASSETS / "demo" / "clip" / "weights.csv")
+    assert w.shape == (n_frames, len(names)) and np.isfinite(w).all()
+    for ctl in ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight"):
+        out, ref = w[:, names.index(ctl)], truth[:, truth_names.index(ctl)]
+        assert out.max() - out.min() > 0.3, (ctl, out.min(), out.max())
+        assert np.corrcoef(out, ref)[0, 1] > 0.7, ctl
     prev = cv2.VideoCapture(str(tmp_path / "preview.avi"))
     ok, img = prev.read()
     assert ok and img.shape[0] == 256 and img.shape[1] > 256 * 3

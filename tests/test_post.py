@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import numpy as np
 import pytest
@@ -44,6 +43,22 @@ def test_one_euro_passthrough_and_bad_time():
     y = f(np.array([1.0, 1.0]), 1 / FPS)
     assert y[0] == 1.0 and 0 < y[1] < 0.2  # control 0 is unfiltered ("off")
     assert np.array_equal(f(np.array([5.0, 5.0]), 1 / FPS), y)  # repeated timestamp: hold
+
+
+def test_one_euro_starts_over_when_time_goes_backwards():
+    rng = np.random.default_rng(3)
+    xs = rng.random((20, C))
+    f = OneEuroFilter(1.0, 5.0, size=C)
+    for i in range(10):  # a first timeline, up to t = 9/FPS
+        f(xs[i], i / FPS)
+    assert f.value is not None
+    # a seek or a looped file: t = 0 again; the output is that sample, and from there on
+    # the filter matches a fresh one fed the new timeline (no state carried over)
+    fresh = OneEuroFilter(1.0, 5.0, size=C)
+    for j, i in enumerate(range(10, 20)):
+        a, b = f(xs[i], j / FPS), fresh(xs[i], j / FPS)
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(OneEuroFilter(1.0, 5.0, size=C)(xs[3], 0.0), xs[3])
 
 
 def test_presets_measured_properties():
@@ -178,14 +193,24 @@ def test_no_face_before_tracking_gives_zeros_and_decode_callable():
 
 
 def test_processor_cost_per_frame():
+    from conftest import cost_ratio
+
     pp = PostProcessor(PostConfig(blink_link=True, calibrate_frames=5))
     rng = np.random.default_rng(1)
     frames = rng.random((300, C), dtype=np.float32)
-    t0 = time.perf_counter()
-    for i, w in enumerate(frames):
-        pp.process(w if i % 50 else None, i / FPS)
-    per_frame = (time.perf_counter() - t0) / len(frames)
-    assert per_frame < 1e-3  # generous: ~50 us here, shared 2-core machine
+    v = frames[0]
+
+    def post() -> None:
+        for i, w in enumerate(frames):
+            pp.process(w if i % 50 else None, i / FPS)
+
+    def one_numpy_op_per_frame() -> None:
+        for _ in frames:
+            np.clip(v * 1.5 - 0.1, 0.0, 1.0)
+
+    # a frame costs a handful of small numpy calls (9-13x one np.clip when written, about
+    # 35 us): a bound relative to the same machine, not the wall clock
+    assert cost_ratio(post, one_numpy_op_per_frame) < 60
 
 
 def test_processor_names_override_for_other_rigs():

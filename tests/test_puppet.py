@@ -1,7 +1,6 @@
 """The performer puppet: real MediaPipe, run on puppet frames, sees the expressions we set."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -159,11 +158,16 @@ def test_bad_photos_are_user_errors(tmp_path):
 
 
 def test_render_speed():
+    from conftest import cost_ratio, remap_256
+
     p = Puppet(grace_hopper_path(), size=256)
-    ws = rom_sequence(6)[::3]
+    ws = rom_sequence(6)[::3][:10]
     p.render(ws[0])
-    t = time.perf_counter()
-    for w in ws:
-        p.render(w)
-    fps = len(ws) / (time.perf_counter() - t)
-    assert fps >= 30, fps
+
+    def render() -> None:
+        for w in ws:
+            p.render(w)
+
+    # a 256x256 frame costs about 22-29 bilinear remaps of the same size (6 ms when
+    # written): measured against the same machine, not the wall clock
+    assert cost_ratio(render, remap_256(len(ws))) < 120

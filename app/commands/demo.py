@@ -5,8 +5,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from app.commands.run import METHOD_HELP
-from app.commands.wire import add_wire_options
+from app.commands.run import METHOD_HELP, add_backend_option
+from app.commands.wire import add_protocol_option, add_wire_options
 from engine.paths import ASSETS, DEFAULT_MODELS
 
 log = logging.getLogger(__name__)
@@ -21,10 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", type=Path, default=DEFAULT_MODELS)
     p.add_argument("--source", type=Path, default=DEMO_CLIP,
                    help="a video or image folder (default: the bundled clip)")
-    p.add_argument("--backend", default="auto")
+    add_backend_option(p)
     p.add_argument("--out", type=Path, default=Path("out/demo"))
     p.add_argument("--osc", default=None, help="HOST:PORT to stream to, e.g. 127.0.0.1:9001")
-    p.add_argument("--protocol", default="native", choices=["native", "vmc", "livelink"])
+    add_protocol_option(p)
     add_wire_options(p)
     p.add_argument("--no-preview", action="store_true", help="skip the preview video")
     p.add_argument("--method", default="lprr", help=METHOD_HELP)

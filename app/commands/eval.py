@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from app.commands.run import add_backend_option
 from engine.paths import DEFAULT_MODELS
 
 
@@ -35,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "registered method (default: lprr)")
     p.add_argument("--models", type=Path, default=DEFAULT_MODELS,
                    help="model folder for the learned methods (default: exported/demo)")
-    p.add_argument("--backend", default="ort-cpu")
+    add_backend_option(p, default="ort-cpu")
     p.add_argument("--calibration", type=Path, default=None,
                    help="an unlabelled video or take of the same performer that starts with "
                         "a neutral face, for the landmark methods (its weights are never "
@@ -67,9 +68,21 @@ def method_names(requested: list[str] | None) -> list[str]:
     return names
 
 
+def method_specs(args: argparse.Namespace) -> list:
+    """One MethodSpec per chosen method, each with the options it takes: an option no
+    chosen method takes is an error, one that only some take is a warning naming the rest."""
+    from engine.evaluate import MethodSpec
+    from engine.methods import split_method_options
+
+    extra = {"calibration": args.calibration} if args.calibration else {}
+    per = split_method_options(method_names(args.method), extra)
+    return [MethodSpec(m, args.models, extra=opts, landmarker=args.landmarker)
+            for m, opts in per.items()]
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.errors import UserError
-    from engine.evaluate import MethodSpec, evaluate_methods, markdown_report, write_report
+    from engine.evaluate import evaluate_methods, markdown_report, write_report
 
     if args.labels:
         return run_labelled(args)
@@ -77,9 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"no such take folder: {args.take}")
     if args.calibration is not None and not args.calibration.exists():
         raise UserError(f"no such calibration video or take: {args.calibration}")
-    extra = {"calibration": args.calibration} if args.calibration else {}
-    specs = [MethodSpec(m, args.models, extra=dict(extra), landmarker=args.landmarker)
-             for m in method_names(args.method)]
+    specs = method_specs(args)
     rep = evaluate_methods(args.take, specs, args.backend, args.smoothing,
                            progress=lambda msg: print(msg, flush=True))
     print()
@@ -91,12 +102,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_labelled(args: argparse.Namespace) -> int:
-    from engine.evaluate import MethodSpec
     from engine.evaluate_real import CONDITIONS, evaluate_labelled, markdown, write
 
-    extra = {"calibration": args.calibration} if args.calibration else {}
-    specs = [MethodSpec(m, args.models, extra=dict(extra), landmarker=args.landmarker)
-             for m in method_names(args.method)]
+    specs = method_specs(args)
     conditions = {"both": ("none", "neutral"), "all": CONDITIONS}.get(args.neutral,
                                                                       (args.neutral,))
     results = evaluate_labelled(args.labels, specs, conditions, args.backend, args.smoothing,

@@ -7,14 +7,22 @@ import threading
 from pathlib import Path
 
 from app import stopping
-from app.commands.wire import add_wire_options
+from app.commands.wire import add_protocol_option, add_wire_options
+from engine.backends import BACKEND_NAMES
 from engine.landmarks import FACE_PICKS
+from engine.methods import METHODS
 from engine.paths import DEFAULT_MODELS
 from engine.post.one_euro import SMOOTHING_PRESETS
 
-METHOD_HELP = ("retargeting method: lprr (the trained models, default), mediapipe "
-               "(MediaPipe's own blendshape scores, no training), f2f (training-free expression "
-               "fitting and deformation transfer), heuristic (landmark rules)")
+# What each registered method is, for --help; the list itself is engine.methods.METHODS.
+_METHOD_ABOUT = {
+    "lprr": "the trained models, default",
+    "mediapipe": "MediaPipe's own blendshape scores, no training",
+    "f2f": "training-free expression fitting and deformation transfer",
+    "heuristic": "landmark rules",
+}
+METHOD_HELP = "retargeting method: " + ", ".join(
+    f"{n} ({_METHOD_ABOUT[n]})" if n in _METHOD_ABOUT else n for n in METHODS)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,10 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "--realtime; cameras keep the newest frame.")
     p.add_argument("--source", default="0", help="camera index, file, folder or puppet:PHOTO")
     p.add_argument("--models", type=Path, default=DEFAULT_MODELS)
-    p.add_argument("--backend", default="auto",
-                   help="auto, ort-cpu, ort-cuda, ort-tensorrt, tensorrt, torch-cpu, torch-cuda")
+    add_backend_option(p)
     p.add_argument("--osc", default=None, help="HOST:PORT (default host 127.0.0.1)")
-    p.add_argument("--protocol", default="native", choices=["native", "vmc", "livelink"])
+    add_protocol_option(p)
     add_wire_options(p)
     p.add_argument("--record", type=Path, default=None, help="write weights to .csv or .jsonl")
     p.add_argument("--mirror", action="store_true")
@@ -43,11 +50,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "frames when behind (default: every frame of a file is processed)")
     p.add_argument("--method", default="lprr", help=METHOD_HELP)
     p.add_argument("--calibration", type=Path, default=None, metavar="TAKE",
-                   help="landmark methods (f2f): an unlabelled video or take of the performer "
-                        "that starts with a neutral face (e.g. a ROM take); without it the "
-                        "first second of the stream is taken as neutral")
+                   help="landmark methods (heuristic, f2f; an error for the others): an "
+                        "unlabelled video or take of the performer that starts with a neutral "
+                        "face (e.g. a ROM take); without it the first second of the stream is "
+                        "taken as neutral")
     add_face_options(p)
     p.set_defaults(func=run)
+
+
+def add_backend_option(p: argparse.ArgumentParser, default: str = "auto") -> None:
+    """``--backend``, one choice per engine the registry (engine.backends) knows."""
+    p.add_argument("--backend", default=default, choices=["auto", *BACKEND_NAMES],
+                   help="inference engine: auto (the best one usable here; lprr doctor "
+                        f"lists them) or one by name (default {default})")
 
 
 def add_face_options(p: argparse.ArgumentParser) -> None:

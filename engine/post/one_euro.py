@@ -3,6 +3,12 @@
 Each control has its own ``min_cutoff`` (Hz) and ``beta`` (s per weight unit):
 ``cutoff = min_cutoff + beta * |dx/dt|`` where dx/dt is the low-passed speed in weight units
 per second. A slow signal gets a low cutoff (less jitter); a fast one a high cutoff (less lag).
+
+The one implementation in lprr: the post-processing smooths rig weights with it, and APEM
+(engine/apem.py) the face frame's parameters.
+
+Time: a repeated timestamp holds the last output; a timestamp before the last one (a seek,
+a looped file, another source) starts over from that sample, as the first sample does.
 """
 from __future__ import annotations
 
@@ -48,13 +54,20 @@ class OneEuroFilter:
         self._dx = np.zeros_like(self.min_cutoff)
         self._t = t0 if x0 is not None else None
 
+    @property
+    def value(self) -> np.ndarray | None:
+        """The last output (None before the first sample or after a reset)."""
+        return None if self._x is None else self._x.copy()
+
     def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
         x = np.asarray(x, np.float64)
-        if self._x is None or self._t is None:
+        if self._x is None or self._t is None or t < self._t:
+            # the first sample, or time went backwards: a new timeline starts here
             self._x, self._t = x.copy(), t
+            self._dx = np.zeros_like(self.min_cutoff)
             return x.copy()
         dt = t - self._t
-        if dt <= 0:  # repeated or out-of-order timestamp: keep the state
+        if dt == 0:  # a repeated timestamp: hold the output
             return self._x.copy()
         dx = (x - self._x) / dt
         self._dx += _alpha(self.d_cutoff, dt) * (dx - self._dx)

@@ -38,33 +38,12 @@ def create_sink(protocol: str, endpoint: str | None = None, *, names: str = "ark
     return PROTOCOLS[protocol](host, port, names=names, rename=rename, **options)
 
 
-make_sink = create_sink  # alias
-
-
-class MultiSink(Sink):
-    """Fans one frame out to several sinks (e.g. OSC + recorder)."""
-
-    name = "multi"
-
-    def __init__(self, sinks: list[Sink]):
-        self.sinks = list(sinks)
-
-    def send(self, weights, names, t, frame_index, face=True) -> None:
-        for s in self.sinks:
-            s.send(weights, names, t, frame_index, face)
-
-    def close(self) -> None:
-        for s in self.sinks:
-            s.close()
-
-
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORTS",
     "NAME_STYLES",
     "PROTOCOLS",
     "LiveLinkSink",
-    "MultiSink",
     "OscNativeSink",
     "Recorder",
     "Sink",
@@ -74,7 +53,6 @@ __all__ = [
     "create_sink",
     "decode_livelink",
     "encode_livelink",
-    "make_sink",
     "parse_endpoint",
     "read_recording",
     "resolve_udp",

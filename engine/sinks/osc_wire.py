@@ -40,14 +40,6 @@ def osc_message(address: str, *args: float | str | bool) -> bytes:
     return osc_string(address) + osc_string("".join(tags)) + b"".join(data)
 
 
-def osc_bundle(elements: Iterable[bytes], timetag: bytes = IMMEDIATELY) -> bytes:
-    parts = [_BUNDLE, timetag]
-    for e in elements:
-        parts.append(struct.pack(">i", len(e)))
-        parts.append(e)
-    return b"".join(parts)
-
-
 class FloatArrayMessage:
     """``address ,fff...f`` with a fixed count: one struct.pack per frame."""
 

@@ -17,15 +17,10 @@ _SHIFT = 4  # fixed-point bits for sub-pixel triangle corners
 
 def delaunay(points: np.ndarray) -> np.ndarray:
     """(T, 3) Delaunay triangles of (P, 2) points (indices into ``points``)."""
-    from scipy.spatial import Delaunay  # scipy ships with scikit-image; deferred import
+    # scipy ships with scikit-image; imported on first use
+    from scipy.spatial import Delaunay  # type: ignore[import-untyped]
 
     return Delaunay(np.asarray(points, np.float64)).simplices.astype(np.int32)
-
-
-def ellipse_ring(center: np.ndarray, radii: tuple[float, float], n: int,
-                 phase: float = 0.0) -> np.ndarray:
-    a = phase + np.linspace(0, 2 * np.pi, n, endpoint=False)
-    return np.stack([center[0] + radii[0] * np.cos(a), center[1] + radii[1] * np.sin(a)], 1)
 
 
 def border_ring(w: int, h: int, per_side: int = 5, margin: float = 2.0) -> np.ndarray:
@@ -65,7 +60,7 @@ class TriangleWarp:
         fixed = np.round(np.asarray(dst, np.float64)[:, :2] * (1 << _SHIFT)).astype(np.int32)
         corners = fixed[self.triangles]  # (T, 3, 2)
         for i in range(len(corners)):
-            cv2.fillConvexPoly(r, corners[i], i + 1, cv2.LINE_8, _SHIFT)
+            cv2.fillConvexPoly(r, corners[i], (i + 1,), cv2.LINE_8, _SHIFT)
         return r
 
     def affines(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:

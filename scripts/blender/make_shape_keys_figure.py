@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.commands import blender as bl
 from engine.controls import CONTROL_NAMES, INDEX
-from engine.sinks import make_sink
+from engine.sinks import create_sink
 
 POSES = [
     ("neutral", {}),
@@ -93,7 +93,7 @@ def main() -> int:
 
         try:
             port = int(wait_for("READY"))
-            sink = make_sink("native", f"127.0.0.1:{port}")
+            sink = create_sink("native", f"127.0.0.1:{port}")
             for k, (_label, pose) in enumerate(POSES):
                 w = np.zeros(len(CONTROL_NAMES), np.float32)
                 for name, v in pose.items():

@@ -1,0 +1,48 @@
+"""The CLI's choices come from the registries, so a new engine, sink or method shows up in
+``lprr ... --help`` and is accepted without touching the commands."""
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from app.cli import build_parser
+from engine.backends import BACKEND_NAMES
+from engine.methods import METHODS
+from engine.sinks import DEFAULT_PORTS, PROTOCOLS
+
+
+def _command(name: str) -> argparse.ArgumentParser:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
+
+
+def _option(cmd: str, flag: str) -> argparse.Action:
+    return next(a for a in _command(cmd)._actions if flag in a.option_strings)
+
+
+@pytest.mark.parametrize("cmd", ["run", "demo", "eval"])
+def test_backend_choices_are_the_registered_engines(cmd):
+    assert _option(cmd, "--backend").choices == ["auto", *BACKEND_NAMES]
+
+
+@pytest.mark.parametrize("cmd", ["run", "demo"])
+def test_protocol_choices_are_the_registered_sinks(cmd):
+    opt = _option(cmd, "--protocol")
+    assert opt.choices == list(PROTOCOLS) and opt.default in PROTOCOLS
+    for name in PROTOCOLS:
+        assert f"{name} {DEFAULT_PORTS[name]}" in opt.help
+
+
+@pytest.mark.parametrize("cmd", ["run", "demo"])
+def test_method_help_names_every_registered_method(cmd):
+    text = _option(cmd, "--method").help
+    assert all(f"{name} (" in text for name in METHODS), text
+
+
+def test_an_unknown_backend_or_protocol_is_refused_by_the_parser(capsys):
+    for argv in (["run", "--backend", "nope"], ["demo", "--protocol", "midi"]):
+        with pytest.raises(SystemExit) as e:
+            build_parser().parse_args(argv)
+        assert e.value.code == 2
+        assert "invalid choice" in capsys.readouterr().err
