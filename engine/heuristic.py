@@ -280,7 +280,7 @@ class HeuristicMethod:
 
     def __init__(self, models: str | Path | None = None, backend: str = "auto", options=None,
                  times: StageTimes | None = None, *, calibration: str | Path | None = None,
-                 config: HeuristicConfig | None = None, **_extra):
+                 config: HeuristicConfig | None = None):
         self.config = config or HeuristicConfig()
         self.controls = list(CONTROL_NAMES)
         self.times = times or StageTimes()

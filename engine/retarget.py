@@ -59,8 +59,7 @@ class Retargeter:
     min_face_px = 20.0  # px between the eyes; smaller reads badly (README, "Small faces")
 
     def __init__(self, models: str | Path, backend: str = "auto",
-                 options: BackendOptions | None = None, times: StageTimes | None = None,
-                 **_extra):
+                 options: BackendOptions | None = None, times: StageTimes | None = None):
         self.manifest = Manifest.load(models)
         self.controls = list(self.manifest.controls)
         self.rm: Backend = create_backend(backend, self.manifest, "rm", options)

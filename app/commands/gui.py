@@ -6,6 +6,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from app.commands.run import add_backend_option
+from app.commands.wire import add_protocol_option
 from engine.errors import UserError
 from engine.paths import DEFAULT_MODELS
 
@@ -19,11 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", default=None,
                    help="camera index, video file, image folder or puppet:PHOTO "
                    "(default: the first camera, else the demo clip)")
-    p.add_argument("--backend", default="auto")
+    add_backend_option(p)
     p.add_argument("--method", default=None,
                    help="retargeting method (engine.methods; default lprr); also in the window")
     p.add_argument("--osc", default=None, help="HOST:PORT to stream to from the start")
-    p.add_argument("--protocol", default="native", choices=["native", "vmc", "livelink"])
+    add_protocol_option(p)
     p.add_argument("--start", action="store_true", help="start the session at once")
     p.add_argument("--quit-after", type=float, default=None, metavar="SECONDS",
                    help="close after SECONDS of running and print the measured fps")
@@ -43,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
     except ImportError as e:
-        raise UserError(f"the GUI needs PySide6 and pyqtgraph ({e}); pip install 'lprr[gui]' "
-                        "or pip install PySide6 pyqtgraph") from None
+        raise UserError(f"the GUI needs PySide6 and pyqtgraph ({e}), which lprr depends on: "
+                        "reinstall lprr (pip install -e . in the source tree)") from None
     from app.gui.display import check_display
 
     check_display()  # before QApplication: Qt would abort with several lines of its own

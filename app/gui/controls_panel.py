@@ -386,12 +386,6 @@ class ControlsPanel(QWidget):
                 out.append(it.text())
         return out
 
-    def set_curve(self, name: str, on: bool) -> None:
-        for i in range(self.curve_list.count()):
-            it = self.curve_list.item(i)
-            if it.text() == name:
-                it.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
-
     # -- Mapping tab ------------------------------------------------------------------------
     def _mapping_page(self) -> QWidget:
         page = QWidget()

@@ -24,13 +24,6 @@ _TEXT = QColor(150, 150, 160)
 PATCH_LABELS = {"lip": "lip", "eye_l": "eye L", "eye_r": "eye R"}
 
 
-def to_qimage(bgr: np.ndarray) -> tuple[QImage, np.ndarray]:
-    """(QImage, the buffer it points into; keep it alive as long as the QImage)."""
-    bgra = to_bgra(bgr)
-    h, w = bgra.shape[:2]
-    return QImage(bgra.data, w, h, bgra.strides[0], QImage.Format.Format_RGB32), bgra
-
-
 def to_bgra(bgr: np.ndarray) -> np.ndarray:
     """B, G, R, 255 bytes: QImage.Format_RGB32 on little-endian machines, which is what the
     raster engine draws without converting."""
@@ -184,7 +177,3 @@ class PatchStrip(QWidget):
             src, rec = prepared.get(name, (None, None))
             self.source[name].show_prepared(src)
             self.reenacted[name].show_prepared(rec)
-
-    def show_patches(self, patches: dict[str, np.ndarray] | None,
-                     reenacted: dict[str, np.ndarray] | None) -> None:
-        self.show_prepared(self.prepare(patches, reenacted))

@@ -68,7 +68,7 @@ class F2FMethod:
                  calibration: str | Path | np.ndarray | None = None,
                  character: str | Path | CharacterTarget | None = None,
                  mouth_renders: str | Path | None = None,
-                 config: F2FConfig | None = None, **_extra):
+                 config: F2FConfig | None = None):
         self.cfg = config or F2FConfig()
         if self.cfg.basis not in ("generic", "pca"):
             raise UserError(f"f2f: basis must be 'generic' or 'pca', got {self.cfg.basis!r}")
