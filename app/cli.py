@@ -8,9 +8,9 @@ import logging
 import os
 import sys
 
-from app import stopping
-from app.native_logs import NativeLogFilter
-from engine.errors import Interrupted, UserError
+from lprr.app import stopping
+from lprr.app.native_logs import NativeLogFilter
+from lprr.engine.errors import Interrupted, UserError
 
 # Sub-command modules, in the order ``lprr --help`` lists them.
 COMMANDS = ["extract", "synth", "train", "export", "run", "demo", "eval", "doctor", "gui",
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="-v: progress details (e.g. which backend auto picked), -vv: debug")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        module = f"app.commands.{name}"
+        module = f"lprr.app.commands.{name}"
         if importlib.util.find_spec(module) is None:  # a command not built in this checkout
             continue
         importlib.import_module(module).register(sub)

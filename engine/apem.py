@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from engine.post.one_euro import OneEuroFilter
+from lprr.engine.post.one_euro import OneEuroFilter
 
 PATCH_SIZE = 128
 PATCH_NAMES: tuple[str, ...] = ("lip", "eye_l", "eye_r")

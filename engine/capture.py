@@ -34,7 +34,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2
 import numpy as np
 
-from engine.errors import UserError
+from lprr.engine.errors import UserError
 
 log = logging.getLogger(__name__)
 

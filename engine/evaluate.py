@@ -1,7 +1,7 @@
 """Run methods over a take through the live engine code and score them on the take's
 ground truth (used only for scoring, never shown to a method).
 
-Every method goes through ``engine.methods.create_method`` and the threaded pipeline
+Every method goes through ``lprr.engine.methods.create_method`` and the threaded pipeline
 (capture in no-drop mode, MediaPipe in tracking mode, APEM, the method, the same
 post-processing as ``lprr run``), so the numbers are those of live use.
 """
@@ -21,13 +21,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.controls import CONTROL_NAMES, REGIONS
-from engine.errors import UserError
-from engine.landmarks import LandmarkerConfig
-from engine.metrics import KEY_CONTROLS, score, to_jsonable
-from engine.paths import DEFAULT_MODELS
-from engine.session import open_source, run_to_end
-from engine.take import Take
+from lprr.engine.controls import CONTROL_NAMES, REGIONS
+from lprr.engine.errors import UserError
+from lprr.engine.landmarks import LandmarkerConfig
+from lprr.engine.metrics import KEY_CONTROLS, score, to_jsonable
+from lprr.engine.paths import DEFAULT_MODELS
+from lprr.engine.session import open_source, run_to_end
+from lprr.engine.take import Take
 
 log = logging.getLogger(__name__)
 REFERENCE = "neutral (all zeros)"
@@ -80,8 +80,8 @@ def predict(source, spec: MethodSpec, backend: str = "ort-cpu", smoothing: str =
     neutral. The post-processing calibrates on them (as ``lprr run --calibrate`` does), and
     a method that takes a ``calibration`` clip gets them as that clip too. Their results
     are not returned."""
-    from engine.methods import create_method
-    from engine.post.postprocess import PostConfig, PostProcessor
+    from lprr.engine.methods import create_method
+    from lprr.engine.post.postprocess import PostConfig, PostProcessor
 
     t0 = time.perf_counter()
     extra = dict(spec.extra)
@@ -116,15 +116,15 @@ def predict(source, spec: MethodSpec, backend: str = "ort-cpu", smoothing: str =
 
 
 def _takes_calibration(method: str) -> bool:
-    from engine.methods import method_options
+    from lprr.engine.methods import method_options
 
     return "calibration" in method_options(method)
 
 
 def _with_prefix(source, prefix: Sequence[np.ndarray]):
     """``source`` with ``prefix`` frames played before it (a capture source either way)."""
-    from engine.capture import GeneratorSource
-    from engine.capture import open_source as open_frames
+    from lprr.engine.capture import GeneratorSource
+    from lprr.engine.capture import open_source as open_frames
 
     if not len(prefix):
         return source
@@ -317,7 +317,7 @@ def save_curves(fig, axes, legend_cols: int, title: str, path: Path, fontsize: i
 def write_report(rep: EvalReport, out: Path, plot_name: str = "curves.png",
                  title: str | None = None) -> dict[str, Path]:
     """scores.json, accuracy.md, curves.png and predictions/<method>.csv under ``out``."""
-    from engine.take import write_weights_csv
+    from lprr.engine.take import write_weights_csv
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "scores.json", "markdown": out / "accuracy.md"}

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.evaluate import MethodSpec, Prediction, fmt, predict, save_curves
-from engine.labels import ClipLabels
-from engine.metrics import to_jsonable
-from engine.realbench import DETECTORS, GEOMETRY_PAIRS, geometry, score_labelled
+from lprr.engine.evaluate import MethodSpec, Prediction, fmt, predict, save_curves
+from lprr.engine.labels import ClipLabels
+from lprr.engine.metrics import to_jsonable
+from lprr.engine.realbench import DETECTORS, GEOMETRY_PAIRS, geometry, score_labelled
 
 log = logging.getLogger(__name__)
 CONDITIONS = ("none", "neutral", "expressive")
@@ -51,7 +51,7 @@ class ClipResult:
 
 def clip_geometry(labels: ClipLabels, clip_dirs: Sequence[Path] = ()) -> dict[str, np.ndarray]:
     """The independent landmark measures of a clip (legacy FaceMesh, tracking mode)."""
-    from engine.landmarks import track_landmarks
+    from lprr.engine.landmarks import track_landmarks
 
     return geometry(track_landmarks(labels.open(clip_dirs)))
 
@@ -72,7 +72,7 @@ def expressive_start(labels: ClipLabels) -> int | None:
 
 def _rotated(labels: ClipLabels, clip_dirs: Sequence[Path], start: int):
     """The clip as a capture source that starts at frame ``start`` and wraps round."""
-    from engine.capture import GeneratorSource
+    from lprr.engine.capture import GeneratorSource
 
     src = labels.open(clip_dirs)
     frames = []

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.apem import PATCH_NAMES, PATCH_SIZE, Apem
-from engine.capture import ImageFolderSource, Source
-from engine.landmarks import N_LANDMARKS, FaceLandmarker
+from lprr.engine.apem import PATCH_NAMES, PATCH_SIZE, Apem
+from lprr.engine.capture import ImageFolderSource, Source
+from lprr.engine.landmarks import N_LANDMARKS, FaceLandmarker
 
 log = logging.getLogger(__name__)
 

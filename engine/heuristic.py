@@ -29,14 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.apem import RIGID_POINTS
-from engine.controls import CONTROL_NAMES
-from engine.f2f.rigid import fit_similarity
-from engine.landmarks import calibration_landmarks
-from engine.neutral import NeutralConfig, RunningNeutral
-from engine.retarget import FrameResult
-from engine.timing import StageTimes
-from engine.world import topology as T
+from lprr.engine.apem import RIGID_POINTS
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.f2f.rigid import fit_similarity
+from lprr.engine.landmarks import calibration_landmarks
+from lprr.engine.neutral import NeutralConfig, RunningNeutral
+from lprr.engine.retarget import FrameResult
+from lprr.engine.timing import StageTimes
+from lprr.engine.world import topology as T
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import UserError
+from lprr.engine.errors import UserError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -209,7 +209,7 @@ class ClipLabels:
 
     def open(self, clip_dirs: Sequence[str | Path] = ()):
         """The clip as a capture source (each photo repeated ``repeat`` times)."""
-        from engine.capture import GeneratorSource, open_source
+        from lprr.engine.capture import GeneratorSource, open_source
 
         if not self.stills and self.repeat <= 1:
             return open_source(self.find_clip(clip_dirs))

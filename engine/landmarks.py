@@ -77,7 +77,7 @@ class FaceFollower:
 
     def __init__(self, config: LandmarkerConfig):
         if config.pick not in FACE_PICKS:
-            from engine.errors import UserError
+            from lprr.engine.errors import UserError
 
             raise UserError(f"unknown face pick {config.pick!r} "
                             f"(choose from {', '.join(FACE_PICKS)})")
@@ -208,9 +208,9 @@ def track_landmarks(frames: Iterable[np.ndarray], max_faces: int | None = None,
 def clip_frames(source: str | Path):
     """The frames of a video, an image folder or a take folder (its frames only: its
     weights are never opened), as a capture source."""
-    from engine.capture import open_source
-    from engine.errors import UserError
-    from engine.take import TakeError, is_take, take_frames
+    from lprr.engine.capture import open_source
+    from lprr.engine.errors import UserError
+    from lprr.engine.take import TakeError, is_take, take_frames
 
     path = Path(source)
     if not path.exists():
@@ -225,7 +225,7 @@ def calibration_landmarks(source: str | Path, max_faces: int) -> np.ndarray:
     """(F, 478, 3): the first ``max_faces`` face frames of an unlabelled clip of the
     performer (a calibration take that starts neutral), looking at most 20x that many
     frames."""
-    from engine.errors import UserError
+    from lprr.engine.errors import UserError
 
     src = clip_frames(source)
     try:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import UserError
+from lprr.engine.errors import UserError
 
 FORMAT = "lprr-models/1"
 MANIFEST_NAME = "manifest.json"

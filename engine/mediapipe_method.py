@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.controls import CONTROL_NAMES
-from engine.errors import UserError
-from engine.face_tasks import BLENDSHAPE_NAMES
-from engine.retarget import FrameResult
-from engine.timing import StageTimes
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.errors import UserError
+from lprr.engine.face_tasks import BLENDSHAPE_NAMES
+from lprr.engine.retarget import FrameResult
+from lprr.engine.timing import StageTimes
 
 log = logging.getLogger(__name__)
 

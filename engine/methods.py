@@ -14,21 +14,21 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.backends import BackendOptions
-from engine.errors import UserError
-from engine.timing import StageTimes
+from lprr.engine.backends import BackendOptions
+from lprr.engine.errors import UserError
+from lprr.engine.timing import StageTimes
 
 if TYPE_CHECKING:  # the registry stays cheap to import (the CLI's --help reads it)
-    from engine.retarget import FrameResult
+    from lprr.engine.retarget import FrameResult
 
 log = logging.getLogger(__name__)
 
 # name -> "module:Class"; every class takes (models, backend, options, times).
 METHODS: dict[str, str] = {
-    "lprr": "engine.retarget:Retargeter",
-    "heuristic": "engine.heuristic:HeuristicMethod",
-    "f2f": "engine.f2f.method:F2FMethod",
-    "mediapipe": "engine.mediapipe_method:MediaPipeMethod",
+    "lprr": "lprr.engine.retarget:Retargeter",
+    "heuristic": "lprr.engine.heuristic:HeuristicMethod",
+    "f2f": "lprr.engine.f2f.method:F2FMethod",
+    "mediapipe": "lprr.engine.mediapipe_method:MediaPipeMethod",
 }
 
 
@@ -36,7 +36,7 @@ class Method(Protocol):
     name: str
     controls: list[str]
     times: StageTimes
-    # The front end's landmarker (engine.retarget.FrontEnd): "facemesh" unless the method
+    # The front end's landmarker (lprr.engine.retarget.FrontEnd): "facemesh" unless the method
     # reads MediaPipe's blendshapes ("tasks"). Methods without the attribute get facemesh.
     landmarker: str
     # Faces smaller than this (px between the eye centres) read as no face for the method.

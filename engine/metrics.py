@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.controls import REGIONS
+from lprr.engine.controls import REGIONS
 
 KEY_CONTROLS = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft",
                 "mouthSmileRight", "browInnerUp")

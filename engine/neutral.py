@@ -48,7 +48,7 @@ class NeutralConfig:
 def features(landmarks: np.ndarray) -> np.ndarray:
     """Neutral-free measures of one face, in its own frame: lip gap, corner lift against the
     upper lip, mouth width, eye aspect ratio (both eyes), brow height (all IOD units)."""
-    from engine.heuristic import NeutralFrame, measures  # heuristic imports this module
+    from lprr.engine.heuristic import NeutralFrame, measures  # heuristic imports this module
 
     m = measures(NeutralFrame.from_landmarks(landmarks).local(landmarks))
     lift = 0.5 * (m["corner_up_Left"] + m["corner_up_Right"]) - m["upper_lip_y"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import UserError
+from lprr.engine.errors import UserError
 
 log = logging.getLogger(__name__)
 

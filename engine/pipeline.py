@@ -18,10 +18,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.landmarks import LandmarkerConfig
-from engine.methods import Method
-from engine.retarget import FrameResult, FrontEnd
-from engine.timing import StageTimes
+from lprr.engine.landmarks import LandmarkerConfig
+from lprr.engine.methods import Method
+from lprr.engine.retarget import FrameResult, FrontEnd
+from lprr.engine.timing import StageTimes
 
 log = logging.getLogger(__name__)
 _POLL = 0.05

@@ -8,7 +8,7 @@ Per method and clip:
   a frame that does not; 0.5 is chance (a constant method), 1 perfect. It needs no
   threshold and no scale, so MediaPipe's scores, lprr's and a heuristic's compare fairly.
 - **blink events** per eye: runs of ``eyeBlink >= 0.5`` matched one to one against the
-  labelled closed spans (engine.metrics.match_events): recall and precision.
+  labelled closed spans (lprr.engine.metrics.match_events): recall and precision.
 - **leak**: the mean weight on labelled neutral frames (mean over controls, and the worst
   control); a dead-on-rest method scores 0. Eyelid controls count too.
 - **geometry r**: Pearson r between a control and a landmark measure (lip gap 13-14 and
@@ -27,8 +27,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.labels import ClipLabels
-from engine.landmarks import (
+from lprr.engine.labels import ClipLabels
+from lprr.engine.landmarks import (
     EYE_INNER_L,
     EYE_INNER_R,
     EYE_OUTER_L,
@@ -42,7 +42,7 @@ from engine.landmarks import (
     MOUTH_CORNER_L,
     MOUTH_CORNER_R,
 )
-from engine.metrics import EVENT_THRESHOLD, events, jitter, match_events, pearson
+from lprr.engine.metrics import EVENT_THRESHOLD, events, jitter, match_events, pearson
 
 NAN = float("nan")
 

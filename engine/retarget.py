@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.apem import PATCH_NAMES, Apem, Patches
-from engine.backends import Backend, BackendOptions, create_backend
-from engine.landmarks import LandmarkerConfig
-from engine.manifest import Manifest
-from engine.pca import Pca
-from engine.timing import StageTimes
+from lprr.engine.apem import PATCH_NAMES, Apem, Patches
+from lprr.engine.backends import Backend, BackendOptions, create_backend
+from lprr.engine.landmarks import LandmarkerConfig
+from lprr.engine.manifest import Manifest
+from lprr.engine.pca import Pca
+from lprr.engine.timing import StageTimes
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class FrameResult:
     landmarks: np.ndarray | None = None
     patches: Patches | None = None
     reenacted: dict[str, np.ndarray] | None = None  # name -> uint8 BGR
-    blendshapes: np.ndarray | None = None  # MediaPipe's 52 scores (engine.face_tasks order)
+    blendshapes: np.ndarray | None = None  # MediaPipe's 52 scores (lprr.engine.face_tasks order)
     raw_weights: np.ndarray | None = None  # PCA-decoded, before post-processing
     weights: np.ndarray | None = None  # after post-processing
     extra: dict = field(default_factory=dict)
@@ -65,7 +65,7 @@ class Retargeter:
         self.rm: Backend = create_backend(backend, self.manifest, "rm", options)
         self.wem: Backend = create_backend(backend, self.manifest, "wem", options)
         if self.manifest.pca is None:
-            from engine.manifest import ModelError
+            from lprr.engine.manifest import ModelError
 
             raise ModelError(f"{self.manifest.path}: names no PCA file")
         self.pca = Pca.load(self.manifest.pca)
@@ -73,7 +73,7 @@ class Retargeter:
         self.sketch_channel = self.rm.spec.inputs[PATCH_NAMES[0]][1] == 4
         self.sketch_map = None
         if self.sketch_channel and self.manifest.sketch is not None:
-            from engine.sketch import SketchMap
+            from lprr.engine.sketch import SketchMap
 
             self.sketch_map = SketchMap.load(self.manifest.sketch)
         self.times = times or StageTimes()
@@ -88,7 +88,7 @@ class Retargeter:
         feed = {p: to_model_input(np.stack([q.images[p] for q in patches]))
                 for p in PATCH_NAMES}
         if self.sketch_channel:
-            from engine.sketch import sketches, to_patch
+            from lprr.engine.sketch import sketches, to_patch
 
             if landmarks is None:
                 raise ValueError("these models read landmark sketches: pass the landmarks")
@@ -143,14 +143,14 @@ class FrontEnd:
 
     def __init__(self, static: bool = False, times: StageTimes | None = None,
                  landmarker: str = "facemesh", config: LandmarkerConfig | None = None):
-        # which face is followed, and the smallest one read (engine.landmarks)
+        # which face is followed, and the smallest one read (lprr.engine.landmarks)
         config = replace(config or LandmarkerConfig(), static_image_mode=static)
         if landmarker == "tasks":
-            from engine.face_tasks import TaskLandmarker
+            from lprr.engine.face_tasks import TaskLandmarker
 
             self.landmarker = TaskLandmarker(config)
         elif landmarker == "facemesh":
-            from engine.landmarks import FaceLandmarker
+            from lprr.engine.landmarks import FaceLandmarker
 
             self.landmarker = FaceLandmarker(config)
         else:

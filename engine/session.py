@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from engine.capture import Capture
-from engine.errors import Interrupted, UserError
-from engine.landmarks import LandmarkerConfig
-from engine.methods import Method, create_method
-from engine.pipeline import Pipeline, PipelineConfig
-from engine.retarget import FrameResult
-from engine.timing import StageTimes
+from lprr.engine.capture import Capture
+from lprr.engine.errors import Interrupted, UserError
+from lprr.engine.landmarks import LandmarkerConfig
+from lprr.engine.methods import Method, create_method
+from lprr.engine.pipeline import Pipeline, PipelineConfig
+from lprr.engine.retarget import FrameResult
+from lprr.engine.timing import StageTimes
 
 if TYPE_CHECKING:
-    from engine.sinks.base import Sink
+    from lprr.engine.sinks.base import Sink
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +40,19 @@ def open_source(source, mirror: bool = False, drop: bool | None = True) -> Captu
 
     ``drop=None`` decides by the source: cameras and endless generators (the puppet) keep
     only the newest frame; files and folders deliver every frame."""
-    from engine.capture import Source
-    from engine.capture import open_source as open_frames
+    from lprr.engine.capture import Source
+    from lprr.engine.capture import open_source as open_frames
 
     src: Source
     text = str(source)
     if isinstance(source, (str, Path)) and text.startswith("puppet:"):
-        from engine.world.live_puppet import puppet_source
+        from lprr.engine.world.live_puppet import puppet_source
 
         src = puppet_source(text.split(":", 1)[1])
     else:
         src = open_frames(text if isinstance(source, Path) else source)
     if drop is None:  # files and folders never drop, even when they do not say their length
-        from engine.capture import ImageFolderSource, VideoFileSource
+        from lprr.engine.capture import ImageFolderSource, VideoFileSource
 
         drop = src.live or (len(src) == 0
                             and not isinstance(src, (VideoFileSource, ImageFolderSource)))
@@ -95,14 +95,14 @@ class DemoSession:
     osc: str | None = None
     protocol: str = "native"
     method: str = "lprr"  # engine/methods.py
-    names: str = "arkit"  # name style on the wire (engine.sinks.names)
+    names: str = "arkit"  # name style on the wire (lprr.engine.sinks.names)
     subject: str | None = None  # Live Link subject (None: "lprr")
     results: list[FrameResult] = field(default_factory=list)
 
     def run(self, preview: bool = True) -> str:
-        from engine.post.postprocess import PostConfig, PostProcessor
-        from engine.sinks import create_sink
-        from engine.sinks.recorder import Recorder
+        from lprr.engine.post.postprocess import PostConfig, PostProcessor
+        from lprr.engine.sinks import create_sink
+        from lprr.engine.sinks.recorder import Recorder
 
         cap = open_source(self.source, drop=False)
         sinks: list[Sink] = [create_sink(self.protocol, self.osc, names=self.names,
@@ -133,8 +133,8 @@ class DemoSession:
         return "\n".join(lines)
 
     def write_preview(self, fps: float) -> Path:
-        from engine.preview import compose
-        from engine.world.character import DemoCharacter
+        from lprr.engine.preview import compose
+        from lprr.engine.world.character import DemoCharacter
 
         char = DemoCharacter(size=256)
         path = self.out / "preview.avi"
@@ -165,10 +165,10 @@ class LiveOptions:
     realtime: bool = False  # files too are paced like a camera and drop frames when behind
     method: str = "lprr"
     calibration: Path | None = None  # landmark methods: an unlabelled take starting neutral
-    smoothing: str = "default"  # engine.post.one_euro.SMOOTHING_PRESETS
-    names: str = "arkit"  # name style on the wire (engine.sinks.names), vmc and native
+    smoothing: str = "default"  # lprr.engine.post.one_euro.SMOOTHING_PRESETS
+    names: str = "arkit"  # name style on the wire (lprr.engine.sinks.names), vmc and native
     subject: str | None = None  # Live Link subject (None: "lprr")
-    face: str = "largest"  # which face is followed first (engine.landmarks.FACE_PICKS)
+    face: str = "largest"  # which face is followed first (lprr.engine.landmarks.FACE_PICKS)
     min_face_px: float | None = None  # smallest face read (None: LandmarkerConfig's)
 
     def faces(self) -> LandmarkerConfig:
@@ -183,10 +183,10 @@ def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None,
     ``stop`` (set from a signal handler, say) ends the session cleanly at any moment: during
     start-up it raises ``Interrupted`` before anything is recorded; later, every processed
     frame is in the recording and the summary is returned."""
-    from engine.post.mapping import load_rename
-    from engine.post.postprocess import PostConfig, PostProcessor
-    from engine.sinks import create_sink
-    from engine.sinks.recorder import Recorder
+    from lprr.engine.post.mapping import load_rename
+    from lprr.engine.post.postprocess import PostConfig, PostProcessor
+    from lprr.engine.sinks import create_sink
+    from lprr.engine.sinks.recorder import Recorder
 
     times = StageTimes()
     # Check everything a user can get wrong before any thread starts.

@@ -150,7 +150,7 @@ class Take:
         return take_frames(self.path)
 
     def frames(self) -> Iterator[np.ndarray]:
-        from engine.capture import open_source
+        from lprr.engine.capture import open_source
 
         return iter(open_source(self.frames_path))
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from engine.apem import PATCH_NAMES, FaceFrame, crop
-from engine.errors import UserError
-from engine.retarget import to_model_input
-from engine.sketch import to_patch
-from engine.take import Take
+from lprr.engine.apem import PATCH_NAMES, FaceFrame, crop
+from lprr.engine.errors import UserError
+from lprr.engine.retarget import to_model_input
+from lprr.engine.sketch import to_patch
+from lprr.engine.take import Take
 
 log = logging.getLogger(__name__)
 CACHE_NAME = "patches.npz"
@@ -78,7 +78,7 @@ def character_patches(take_dir: str | Path, max_frames: int | None = None
 def performer_patches(source: str | Path, max_frames: int | None = None
                       ) -> dict[str, np.ndarray]:
     """Patches from a performer take or a plain video, through MediaPipe + APEM."""
-    from engine.capture import ImageFolderSource, open_source
+    from lprr.engine.capture import ImageFolderSource, open_source
 
     src = Path(source)
     if src.is_dir() and (src / "meta.json").is_file():
@@ -101,7 +101,7 @@ def performer_patches(source: str | Path, max_frames: int | None = None
 
 def _extract_performer(src: Path, frames, n: int, fps: float, still: bool
                        ) -> dict[str, np.ndarray]:
-    from engine.extract import extract_frames
+    from lprr.engine.extract import extract_frames
 
     def limited():
         for i, f in enumerate(frames):
@@ -129,7 +129,7 @@ def to_tensor_batch(patches_bgr: np.ndarray):
 
 def rm_sketches(lm_patch: np.ndarray, mapping=None) -> dict[str, np.ndarray]:
     """(N,3,478,2) patch-space landmarks -> {patch: (N,128,128) uint8 sketches}."""
-    from engine.sketch import sketches
+    from lprr.engine.sketch import sketches
 
     drawn = np.stack([sketches(p, mapping) for p in lm_patch]) if len(lm_patch) else \
         np.zeros((0, len(PATCH_NAMES), 128, 128), np.uint8)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import torch
 
-from engine.controls import CONTROL_NAMES
-from engine.manifest import write_manifest
-from engine.pca import Pca
-from models.nets import PATCHES, RM, WEM, RMRuntime
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.manifest import write_manifest
+from lprr.engine.pca import Pca
+from lprr.models.nets import PATCHES, RM, WEM, RMRuntime
 
 log = logging.getLogger(__name__)
 OPSET = 17
@@ -58,7 +58,7 @@ def export_models(rms: dict[str, RM], wem: WEM, pca: Pca, out: Path, name: str,
     if list(pca.names) != list(CONTROL_NAMES):
         log.warning("PCA controls differ from lprr's control list; the manifest keeps the "
                     "PCA's names")
-    from engine.apem import PATCH_SPECS
+    from lprr.engine.apem import PATCH_SPECS
 
     manifest = {
         "name": name,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import UserError
-from engine.pca import Pca
-from models.data import character_patches, performer_patches, rm_sketches
-from models.nets import PATCHES, RMConfig, WEMConfig
-from models.training import TrainConfig
+from lprr.engine.errors import UserError
+from lprr.engine.pca import Pca
+from lprr.models.data import character_patches, performer_patches, rm_sketches
+from lprr.models.nets import PATCHES, RMConfig, WEMConfig
+from lprr.models.training import TrainConfig
 
 log = logging.getLogger(__name__)
 SKETCH_FILE = "sketch.npz"
@@ -29,7 +29,7 @@ def _check_patch(patch: str) -> list[str]:
 
 def run_rm(performer: Path, character: Path, run: Path, patch: str = "all",
            cfg: TrainConfig | None = None, net: RMConfig | None = None) -> dict[str, Path]:
-    from models.train_rm import train_rm
+    from lprr.models.train_rm import train_rm
 
     cfg = cfg or TrainConfig()
     net = net or RMConfig()
@@ -51,7 +51,7 @@ def sketch_data(perf: dict, char: dict, run: Path
                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The performer->character sketch map (saved as run/sketch.npz, shipped with the
     models) and both identities' sketches."""
-    from engine.sketch import SketchMap
+    from lprr.engine.sketch import SketchMap
 
     mapping = SketchMap.fit(perf["lm_patch"], char["lm_patch"])
     run.mkdir(parents=True, exist_ok=True)
@@ -62,7 +62,7 @@ def sketch_data(perf: dict, char: dict, run: Path
 
 
 def fit_pca(character: Path, run: Path, k: int = 20) -> Pca:
-    from engine.take import Take
+    from lprr.engine.take import Take
 
     take = Take(character)
     if take.weights is None:
@@ -77,8 +77,8 @@ def fit_pca(character: Path, run: Path, k: int = 20) -> Pca:
 
 def run_wem(character: Path, run: Path, cfg: TrainConfig | None = None, k: int = 20,
             through_rm: float = 0.5) -> Path:
-    from models.train_rm import load_rm
-    from models.train_wem import train_wem
+    from lprr.models.train_rm import load_rm
+    from lprr.models.train_wem import train_wem
 
     cfg = cfg or TrainConfig()
     pca_path = run / "pca.npz"
@@ -96,9 +96,9 @@ def run_wem(character: Path, run: Path, cfg: TrainConfig | None = None, k: int =
 
 
 def export_run(run: Path, out: Path, name: str | None = None) -> Path:
-    from models.export import export_models
-    from models.train_rm import load_rm
-    from models.train_wem import load_wem
+    from lprr.models.export import export_models
+    from lprr.models.train_rm import load_rm
+    from lprr.models.train_wem import load_wem
 
     missing = [f for f in [*(f"rm_{p}.pt" for p in PATCHES), "wem.pt", "pca.npz"]
                if not (run / f).is_file()]

@@ -17,10 +17,10 @@ import torch.nn.functional as F
 from pytorch_msssim import ssim
 from tqdm import tqdm
 
-from models.augment import AugmentConfig, augment_rm
-from models.data import rm_input_batch
-from models.nets import RM, RMConfig, config_from_dict
-from models.training import (
+from lprr.models.augment import AugmentConfig, augment_rm
+from lprr.models.data import rm_input_batch
+from lprr.models.nets import RM, RMConfig, config_from_dict
+from lprr.models.training import (
     TrainConfig,
     batch_indices,
     load_checkpoint,

@@ -17,11 +17,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from engine.pca import Pca
-from models.augment import AugmentConfig, augment
-from models.data import to_tensor_batch
-from models.nets import PATCHES, RM, WEM, WEMConfig, build_wem
-from models.training import (
+from lprr.engine.pca import Pca
+from lprr.models.augment import AugmentConfig, augment
+from lprr.models.data import to_tensor_batch
+from lprr.models.nets import PATCHES, RM, WEM, WEMConfig, build_wem
+from lprr.models.training import (
     TrainConfig,
     batch_indices,
     load_checkpoint,

@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.errors import UserError
-from engine.evaluate import (
+from lprr.engine.errors import UserError
+from lprr.engine.evaluate import (
     REFERENCE,
     EvalReport,
     MethodSpec,
@@ -48,9 +48,9 @@ from engine.evaluate import (
     summary_table,
     write_report,
 )
-from engine.methods import method_options
-from engine.metrics import to_jsonable
-from engine.paths import DEFAULT_MODELS
+from lprr.engine.methods import method_options
+from lprr.engine.metrics import to_jsonable
+from lprr.engine.paths import DEFAULT_MODELS
 
 log = logging.getLogger("accuracy")
 
@@ -127,7 +127,7 @@ def _take_ok(path: Path, photo: Path, seed: int, generator: str, frames: int) ->
 def make_take(path: Path, photo: Path, seed: int, generator: str, frames: int, size: int,
               labelled: bool, force: bool = False) -> Path:
     """A performer take; unlabelled ones lose weights.csv so nothing can read it."""
-    from engine.world.synth import performer_take
+    from lprr.engine.world.synth import performer_take
 
     if not force and _take_ok(path, photo, seed, generator, frames):
         return path
@@ -146,7 +146,7 @@ def make_take(path: Path, photo: Path, seed: int, generator: str, frames: int, s
 def ensure_character(s: Settings) -> Path:
     if (s.character / "meta.json").is_file():
         return s.character
-    from engine.world.synth import character_take
+    from lprr.engine.world.synth import character_take
 
     log.info("generating the character take %s (seed 1, %d frames)", s.character,
              s.character_frames)
@@ -159,7 +159,7 @@ def _rm_config(manifest: dict):
     """The shipped RM's net config (older manifests do not name the input channels)."""
     from dataclasses import fields
 
-    from models.nets import RMConfig, config_from_dict
+    from lprr.models.nets import RMConfig, config_from_dict
 
     rm = manifest["models"]["rm"]
     cfg = dict(rm["torch"]["config"])
@@ -176,8 +176,8 @@ def init_run_from_models(models: Path, run: Path) -> int:
     the new performer (label-free). Returns the start step (0)."""
     import torch
 
-    from models.nets import RMRuntime
-    from models.training import save_checkpoint
+    from lprr.models.nets import RMRuntime
+    from lprr.models.training import save_checkpoint
 
     manifest = json.loads((models / "manifest.json").read_text())
     cfg = _rm_config(manifest)
@@ -201,8 +201,8 @@ def init_run_from_models(models: Path, run: Path) -> int:
 def finetune_rm(s: Settings, performer: Path, out: Path, run: Path) -> Path:
     """Fine-tune the shipped RM on an unlabelled performer take; WEM and PCA unchanged.
     A finished fine-tune with the same inputs is reused (--force redoes it)."""
-    from models import pipeline as mp
-    from models.training import TrainConfig
+    from lprr.models import pipeline as mp
+    from lprr.models.training import TrainConfig
 
     base = json.loads((s.models / "manifest.json").read_text())
     key = {"base": base.get("files", {}), "performer": json.loads(
@@ -249,7 +249,7 @@ def identities(s: Settings) -> list[Identity]:
 
 
 def method_list(s: Settings) -> list[str]:
-    from engine.methods import METHODS
+    from lprr.engine.methods import METHODS
 
     names = list(METHODS) if s.methods == "all" else [m.strip() for m in s.methods.split(",")]
     unknown = [m for m in names if m not in METHODS]
@@ -303,7 +303,7 @@ def label_files(s: Settings) -> list[Path]:
 
 def run_real(s: Settings, progress=print) -> list:
     """Every method (lprr as shipped) on the labelled real clips, both neutral conditions."""
-    from engine.evaluate_real import evaluate_labelled
+    from lprr.engine.evaluate_real import evaluate_labelled
 
     specs = [MethodSpec(m, s.models, m) for m in method_list(s)]
     return evaluate_labelled(label_files(s), specs, backend=s.backend, clip_dirs=s.clips,
@@ -314,10 +314,10 @@ def run_puppets_labelled(s: Settings, progress=print) -> list:
     """The real-footage protocol on puppet takes: a "webcam" take per identity (1.5 s of a
     neutral face, then a natural performance), labelled from its ground truth with the
     real labels' classes, every method (lprr as shipped), both neutral conditions."""
-    from engine.controls import CONTROL_NAMES
-    from engine.evaluate_real import clip_geometry, evaluate_clip
-    from engine.realbench import labels_from_truth
-    from engine.take import Take
+    from lprr.engine.controls import CONTROL_NAMES
+    from lprr.engine.evaluate_real import clip_geometry, evaluate_clip
+    from lprr.engine.realbench import labels_from_truth
+    from lprr.engine.take import Take
 
     specs = [MethodSpec(m, s.models, m) for m in method_list(s)]
     results = []
@@ -355,7 +355,7 @@ def _rel(p: Path) -> str:
 def ranking_rows(real: list, puppets: list, mae_reports: dict[str, EvalReport]) -> list[str]:
     """Real against synthetic rankings, per measure and neutral condition, with Kendall's
     tau; and the old protocol (puppet MAE) against the real mean-AUC ranking."""
-    from engine.evaluate_real import RANK_MEASURES, kendall_tau, rank_by, summary
+    from lprr.engine.evaluate_real import RANK_MEASURES, kendall_tau, rank_by, summary
 
     sr, sp = summary(real), summary(puppets)
     rows = [("| measure | neutral | real footage (best first) | puppets, same protocol | "
@@ -386,9 +386,9 @@ def ranking_rows(real: list, puppets: list, mae_reports: dict[str, EvalReport]) 
 
 def write_docs(s: Settings, reports: dict[str, EvalReport], info: dict, argv: list[str],
                seconds: float, real: list | None = None, puppets: list | None = None) -> Path:
-    from engine.evaluate_real import clip_sections, plot_clip, summary
-    from engine.evaluate_real import summary_table as real_table
-    from engine.evaluate_real import to_json as real_json
+    from lprr.engine.evaluate_real import clip_sections, plot_clip, summary
+    from lprr.engine.evaluate_real import summary_table as real_table
+    from lprr.engine.evaluate_real import to_json as real_json
 
     real, puppets = real or [], puppets or []
     s.docs.mkdir(parents=True, exist_ok=True)

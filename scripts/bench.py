@@ -33,13 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.paths import ASSETS, DEFAULT_MODELS  # noqa: E402
+from lprr.engine.paths import ASSETS, DEFAULT_MODELS  # noqa: E402
 
 CLIP = ASSETS / "demo" / "clip" / "frames.avi"
 
 
 def read_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
-    from engine.capture import open_source
+    from lprr.engine.capture import open_source
 
     frames = []
     for f in open_source(path):
@@ -52,11 +52,11 @@ def read_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
 def landmarker_alone(kind: str, frames: list[np.ndarray], fps: float) -> float:
     """frames/s of one landmarker in tracking mode over ``frames`` (already decoded)."""
     if kind == "facemesh":
-        from engine.landmarks import FaceLandmarker
+        from lprr.engine.landmarks import FaceLandmarker
 
         lm = FaceLandmarker(static=False)
     else:
-        from engine.face_tasks import TaskLandmarker
+        from lprr.engine.face_tasks import TaskLandmarker
 
         lm = TaskLandmarker(static=False, blendshapes=kind == "tasks+blendshapes")
     try:
@@ -81,11 +81,11 @@ class _NullSink:
 
 
 def pipeline_run(method: str, source: Path, models: Path, backend: str, paced: bool) -> dict:
-    from engine.capture import Capture
-    from engine.methods import create_method
-    from engine.post.postprocess import PostConfig, PostProcessor
-    from engine.session import run_to_end
-    from engine.timing import StageTimes
+    from lprr.engine.capture import Capture
+    from lprr.engine.methods import create_method
+    from lprr.engine.post.postprocess import PostConfig, PostProcessor
+    from lprr.engine.session import run_to_end
+    from lprr.engine.timing import StageTimes
 
     times = StageTimes()
     rt = create_method(method, models, backend, times=times)
@@ -117,7 +117,7 @@ def machine() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engine.methods import METHODS
+    from lprr.engine.methods import METHODS
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--source", type=Path, default=CLIP)
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     methods = list(METHODS) if a.methods == "all" else a.methods.split(",")
     frames = read_frames(a.source)
-    from engine.capture import open_source
+    from lprr.engine.capture import open_source
 
     fps = open_source(a.source).fps or 30.0
     res: dict = {"source": str(a.source), "frames": len(frames), "machine_before": machine(),

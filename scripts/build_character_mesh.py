@@ -2,7 +2,7 @@
 
 Detects MediaPipe's 478 landmarks (with z) on a neutral frontal photo (default:
 matplotlib's grace_hopper.jpg), moves them into the face's own frame (IOD = 1), makes them
-left/right symmetric and stylises them (engine.world.character_mesh.stylise). Also
+left/right symmetric and stylises them (lprr.engine.world.character_mesh.stylise). Also
 refreshes the cached face-mesh triangles (assets/face_mesh/triangles.npy).
 
     python scripts/build_character_mesh.py [--photo PATH]
@@ -19,11 +19,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.controls import CONTROL_NAMES
-from engine.landmarks import FaceLandmarker
-from engine.world import character_mesh as cm
-from engine.world import rig
-from engine.world import topology as T
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.landmarks import FaceLandmarker
+from lprr.engine.world import character_mesh as cm
+from lprr.engine.world import rig
+from lprr.engine.world import topology as T
 
 log = logging.getLogger("build_character_mesh")
 

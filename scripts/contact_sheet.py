@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.apem import PATCH_NAMES, extract_patches
-from engine.controls import CONTROL_NAMES, INDEX
-from engine.paths import DOCS
+from lprr.engine.apem import PATCH_NAMES, extract_patches
+from lprr.engine.controls import CONTROL_NAMES, INDEX
+from lprr.engine.paths import DOCS
 
 log = logging.getLogger("contact_sheet")
 
@@ -84,7 +84,7 @@ def row(title: str, tiles: list[np.ndarray]) -> np.ndarray:
 
 
 def character_row(size: int) -> np.ndarray:
-    from engine.world.character import DemoCharacter
+    from lprr.engine.world.character import DemoCharacter
 
     ch = DemoCharacter(size=size)
     tiles = []
@@ -95,8 +95,8 @@ def character_row(size: int) -> np.ndarray:
 
 
 def puppet_row(photo, title: str, size: int) -> np.ndarray:
-    from engine.landmarks import FaceLandmarker
-    from engine.world.puppet import Puppet
+    from lprr.engine.landmarks import FaceLandmarker
+    from lprr.engine.world.puppet import Puppet
 
     pup = Puppet(photo, size=size)
     tiles = []

@@ -19,10 +19,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's start-up lines
 
-from app.gui.benchmark import run_benchmark, write_json
-from app.gui.main_window import DEMO_CLIP
-from engine.errors import UserError
-from engine.paths import DEFAULT_MODELS
+from lprr.app.gui.benchmark import run_benchmark, write_json
+from lprr.app.gui.main_window import DEMO_CLIP
+from lprr.engine.errors import UserError
+from lprr.engine.paths import DEFAULT_MODELS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", type=Path, default=DEFAULT_MODELS)
     ap.add_argument("--source", default=str(DEMO_CLIP))
     ap.add_argument("--backend", default="auto")
-    ap.add_argument("--method", default=None, help="engine.methods name (default: lprr)")
+    ap.add_argument("--method", default=None, help="lprr.engine.methods name (default: lprr)")
     ap.add_argument("--size", default="1600x1000", help="window size WxH")
     ap.add_argument("--character-in-process", action="store_true",
                     help="render the character preview in the GUI process (for comparison)")

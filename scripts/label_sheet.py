@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.capture import open_source
-from engine.labels import LABEL_COLOURS, ClipLabels
-from engine.landmarks import (
+from lprr.engine.capture import open_source
+from lprr.engine.labels import LABEL_COLOURS, ClipLabels
+from lprr.engine.landmarks import (
     EYE_INNER_L,
     EYE_INNER_R,
     EYE_OUTER_L,

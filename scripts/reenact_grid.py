@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.apem import PATCH_NAMES
-from engine.paths import DOCS
-from engine.retarget import FrontEnd, Retargeter
-from engine.sketch import sketches, to_patch
-from engine.take import Take
+from lprr.engine.apem import PATCH_NAMES
+from lprr.engine.paths import DOCS
+from lprr.engine.retarget import FrontEnd, Retargeter
+from lprr.engine.sketch import sketches, to_patch
+from lprr.engine.take import Take
 
 log = logging.getLogger("reenact_grid")
 

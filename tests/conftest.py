@@ -61,10 +61,10 @@ def astronaut_path(tmp_path_factory, astronaut) -> Path:
 def tiny_models(tmp_path_factory) -> Path:
     """A real exported model folder (ONNX + PCA + manifest) with tiny random networks."""
     torch = pytest.importorskip("torch")
-    from engine.controls import CONTROL_NAMES
-    from engine.pca import Pca
-    from models.export import export_models
-    from models.nets import PATCHES, RM, WEM, RMConfig, WEMConfig
+    from lprr.engine.controls import CONTROL_NAMES
+    from lprr.engine.pca import Pca
+    from lprr.models.export import export_models
+    from lprr.models.nets import PATCHES, RM, WEM, RMConfig, WEMConfig
 
     torch.manual_seed(0)
     rms = {p: RM(RMConfig(widths=(4, 8, 8, 8), latent=4)).eval() for p in PATCHES}

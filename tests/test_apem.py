@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from engine import landmarks as L
-from engine.apem import PATCH_NAMES, PATCH_SIZE, Apem, FaceFrame, crop, map_points
-from engine.landmarks import FaceLandmarker
+from lprr.engine import landmarks as L
+from lprr.engine.apem import PATCH_NAMES, PATCH_SIZE, Apem, FaceFrame, crop, map_points
+from lprr.engine.landmarks import FaceLandmarker
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from engine.backends import (
+from lprr.engine.backends import (
     AUTO_ORDER,
     BACKEND_NAMES,
     BackendOptions,
@@ -21,10 +21,10 @@ from engine.backends import (
     create_backend,
     describe_runtime,
 )
-from engine.backends import runtime as rt
-from engine.errors import UserError
-from engine.manifest import Manifest
-from engine.paths import ROOT
+from lprr.engine.backends import runtime as rt
+from lprr.engine.errors import UserError
+from lprr.engine.manifest import Manifest
+from lprr.engine.paths import ROOT
 
 pytest.importorskip("torch")
 
@@ -55,7 +55,7 @@ def test_available_backends_names_and_reasons():
 def test_auto_picks_first_available_and_logs(toy, caplog):
     avail = available_backends()
     expected = next(n for n in AUTO_ORDER if avail[n] is None)
-    with caplog.at_level(logging.INFO, logger="engine.backends"):
+    with caplog.at_level(logging.INFO, logger="lprr.engine.backends"):
         be = create_backend("auto", toy, "wem")
     try:
         assert be.name == expected
@@ -148,7 +148,7 @@ def _check_runtime_report(text: str) -> None:
     and the engine "auto" resolves to."""
     import onnxruntime as ort
 
-    from engine.backends import resolve_backend_name
+    from lprr.engine.backends import resolve_backend_name
 
     lines = text.splitlines()
 
@@ -181,7 +181,7 @@ def test_describe_runtime_and_cache_key():
 
 
 def test_doctor_command(capsys):
-    from app.cli import main
+    from lprr.app.cli import main
 
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
@@ -190,9 +190,19 @@ def test_doctor_command(capsys):
 
 
 def test_backend_modules_do_not_import_torch():
-    code = ("import sys, engine.backends, engine.backends.ort, engine.backends.tensorrt, "
-            "engine.backends.torch_backend, engine.manifest; "
+    code = ("import sys, lprr.engine.backends, lprr.engine.backends.ort, lprr.engine.backends.tensorrt, "
+            "lprr.engine.backends.torch_backend, lprr.engine.manifest; "
             "print('torch' in sys.modules, 'tensorrt' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=str(ROOT), check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_a_manifest_names_an_architecture_not_an_importable_path():
+    """A model folder cannot make the torch backend import a module of its choosing."""
+    from lprr.engine.backends import BackendError
+    from lprr.engine.backends.torch_backend import ARCHITECTURES, import_builder
+
+    assert "models.nets:build_rm_runtime" in ARCHITECTURES
+    with pytest.raises(BackendError, match="unknown torch architecture 'os:system'"):
+        import_builder("os:system")

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.commands import blender as bl
-from engine.controls import CONTROL_NAMES, EXCLUSIVE
-from engine.sinks import create_sink
+from lprr.app.commands import blender as bl
+from lprr.engine.controls import CONTROL_NAMES, EXCLUSIVE
+from lprr.engine.sinks import create_sink
 
 BLENDER = bl.find_blender()
 needs_blender = pytest.mark.skipif(
@@ -90,7 +90,7 @@ def test_receiver_socket_side_time_tags_64k_and_livelink():
     from pythonosc.osc_bundle_builder import OscBundleBuilder
     from pythonosc.osc_message_builder import OscMessageBuilder
 
-    from engine.sinks.livelink import EAR_BLENDSHAPES
+    from lprr.engine.sinks.livelink import EAR_BLENDSHAPES
 
     assert osc_receiver.LIVELINK_SLOTS == EAR_BLENDSHAPES  # the add-on's copy of the order
     rx = osc_receiver.OscReceiver("127.0.0.1", 0)
@@ -591,9 +591,9 @@ def test_addon_zip_installs_and_enables_like_a_user_would(tmp_path):
 @needs_blender
 @pytest.mark.slow
 def test_render_take_of_the_demo_character(tmp_path):
-    from engine.apem import PATCH_NAMES, PATCH_SIZE, extract_patches
-    from engine.take import Take
-    from engine.world.character import DemoCharacter
+    from lprr.engine.apem import PATCH_NAMES, PATCH_SIZE, extract_patches
+    from lprr.engine.take import Take
+    from lprr.engine.world.character import DemoCharacter
 
     out = tmp_path / "take"
     t0 = time.perf_counter()
@@ -658,7 +658,7 @@ take_import = _load("lprr_test_take_import", SCRIPTS / "lprr_receiver" / "take_i
 def _write_take(path: Path, names: list[str], w: np.ndarray, t0: float = 0.0,
                 fps: float = 30.0) -> Path:
     """A take as lprr's recorder writes it (row k at media time t0 + k / fps)."""
-    from engine.sinks.recorder import Recorder
+    from lprr.engine.sinks.recorder import Recorder
 
     rec = Recorder(path, fps=fps)
     for k, row in enumerate(w):
@@ -670,8 +670,8 @@ def _write_take(path: Path, names: list[str], w: np.ndarray, t0: float = 0.0,
 def test_addon_take_reader_agrees_with_lprrs(tmp_path):
     """The add-on's own small reader (it runs without lprr) reads both recorder formats as
     lprr's reader does: names, media times (timecode rate inferred) and values."""
-    from engine.errors import UserError
-    from engine.sinks.recorder import read_recording_timed
+    from lprr.engine.errors import UserError
+    from lprr.engine.sinks.recorder import read_recording_timed
 
     w = np.random.default_rng(2).uniform(0, 1, (75, 4)).astype(np.float32)
     names = ["jawOpen", "eyeBlinkLeft", "mouthSmileLeft", "tongueOut"]
@@ -701,12 +701,12 @@ def test_import_take_missing_take_is_one_line(tmp_path):
 
 def _lprr(*args: str) -> subprocess.CompletedProcess:
     """The real CLI, in a child process, with this checkout first on the path."""
-    from engine.paths import ROOT
+    from lprr.engine.paths import ROOT
 
     env = {**os.environ,
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
                                          if p)}
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "lprr.app.cli", *args], capture_output=True,
                           text=True, timeout=300, cwd=ROOT, env=env, check=False)
 
 
@@ -729,7 +729,7 @@ def recorded_takes(tmp_path_factory):
     CSV and once as JSON lines."""
     import cv2
 
-    from engine.paths import ASSETS, DEFAULT_MODELS
+    from lprr.engine.paths import ASSETS, DEFAULT_MODELS
 
     if not (DEFAULT_MODELS / "manifest.json").is_file():
         pytest.skip("no shipped default models in exported/demo")
@@ -800,7 +800,7 @@ def test_import_take_keys_a_recorded_take(blender_files, demo_blend, recorded_ta
     (CSV at the scene start, JSON lines from frame 300); read back in Blender, every key holds
     the take's value on frame start + round(t * scene fps). The add-on's operator keys the
     JSON lines take the same way."""
-    from engine.sinks.recorder import read_recording_timed
+    from lprr.engine.sinks.recorder import read_recording_timed
 
     outs = {"csv": tmp_path / "keyed_csv.blend", "jsonl": tmp_path / "keyed_jsonl.blend"}
     starts = {"csv": None, "jsonl": 300}

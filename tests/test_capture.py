@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.capture import (
+from lprr.engine.capture import (
     CameraInfo,
     Capture,
     GeneratorSource,
@@ -19,7 +19,7 @@ from engine.capture import (
     list_cameras,
     open_source,
 )
-from engine.errors import UserError
+from lprr.engine.errors import UserError
 
 W, H = 64, 48
 
@@ -161,7 +161,7 @@ def test_undecodable_frames_mid_video_are_skipped_and_later_frames_keep_their_in
     bad = tmp_path / "bad.avi"
     bad.write_bytes(video.read_bytes())
     _corrupt_frames(bad, {10, 20, 21})
-    with caplog.at_level(logging.WARNING, logger="engine.capture"):
+    with caplog.at_level(logging.WARNING, logger="lprr.engine.capture"):
         with Capture(bad, drop=False) as cap:
             frames = list(cap)
     expect = [i for i in range(30) if i not in (10, 20, 21)]

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.controls import CONTROL_NAMES, INDEX
-from engine.world import topology as T
-from engine.world.character import CameraPose, DemoCharacter
+from lprr.engine.controls import CONTROL_NAMES, INDEX
+from lprr.engine.world import topology as T
+from lprr.engine.world.character import CameraPose, DemoCharacter
 
 C = len(CONTROL_NAMES)
 

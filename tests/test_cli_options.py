@@ -6,10 +6,10 @@ import argparse
 
 import pytest
 
-from app.cli import build_parser
-from engine.backends import BACKEND_NAMES
-from engine.methods import METHODS
-from engine.sinks import DEFAULT_PORTS, PROTOCOLS
+from lprr.app.cli import build_parser
+from lprr.engine.backends import BACKEND_NAMES
+from lprr.engine.methods import METHODS
+from lprr.engine.sinks import DEFAULT_PORTS, PROTOCOLS
 
 
 def _command(name: str) -> argparse.ArgumentParser:

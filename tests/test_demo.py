@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from app.cli import main
-from engine.paths import ASSETS, DEFAULT_MODELS
-from engine.sinks import read_recording
-from engine.take import read_weights_csv
+from lprr.app.cli import main
+from lprr.engine.paths import ASSETS, DEFAULT_MODELS
+from lprr.engine.sinks import read_recording
+from lprr.engine.take import read_weights_csv
 
 pytestmark = pytest.mark.skipif(not (DEFAULT_MODELS / "manifest.json").is_file(),
                                 reason="no shipped default models in exported/demo")
@@ -65,9 +65,9 @@ def test_demo_needs_no_torch(tmp_path):
     import subprocess
     import sys
 
-    from engine.paths import ROOT
+    from lprr.engine.paths import ROOT
 
-    code = ("import sys; sys.modules['torch'] = None; from app.cli import main; "
+    code = ("import sys; sys.modules['torch'] = None; from lprr.app.cli import main; "
             f"sys.exit(main(['demo', '--out', {str(tmp_path)!r}, '--no-preview']))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        timeout=300, cwd=ROOT)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.cli import main
-from engine.controls import CONTROL_NAMES
-from engine.errors import UserError
-from engine.evaluate import (
+from lprr.app.cli import main
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.errors import UserError
+from lprr.engine.evaluate import (
     REFERENCE,
     MethodSpec,
     evaluate_methods,
@@ -19,10 +19,10 @@ from engine.evaluate import (
     markdown_report,
     write_report,
 )
-from engine.methods import METHODS
-from engine.paths import DEFAULT_MODELS
-from engine.take import Take, read_weights_csv
-from engine.timing import StageTimes
+from lprr.engine.methods import METHODS
+from lprr.engine.paths import DEFAULT_MODELS
+from lprr.engine.take import Take, read_weights_csv
+from lprr.engine.timing import StageTimes
 
 FRAMES = 24
 
@@ -58,7 +58,7 @@ class _Fixed:
 def take(tmp_path_factory) -> Path:
     from conftest import grace_hopper_path
 
-    from engine.world.synth import performer_take
+    from lprr.engine.world.synth import performer_take
 
     out = tmp_path_factory.mktemp("eval") / "take"
     performer_take(grace_hopper_path(), out, FRAMES, seed=5, size=256)
@@ -143,7 +143,7 @@ def test_the_shipped_models_beat_doing_nothing_on_the_demo_clip():
     """Guards the shipped models' accuracy: lprr on the bundled demo clip (300 frames with
     ground truth) against the all-zeros face. Measured when written: MAE 0.0696 against
     0.0866 (ratio 0.80), overall r 0.44, jawOpen r 0.86, eyeBlink r 0.98."""
-    from engine.paths import ASSETS
+    from lprr.engine.paths import ASSETS
 
     rep = evaluate_methods(ASSETS / "demo" / "clip", [MethodSpec("lprr")])
     s, zero = rep.scores["lprr"], rep.scores[REFERENCE]
@@ -169,7 +169,7 @@ def test_cli_is_backwards_compatible_and_checks_its_input(take, tmp_path, capsys
 
 
 def test_an_option_a_method_does_not_take_is_an_error_not_ignored(take, capsys):
-    from engine.methods import create_method, method_options
+    from lprr.engine.methods import create_method, method_options
 
     assert "calibration" not in method_options("lprr")
     assert "calibration" in method_options("heuristic")
@@ -187,9 +187,9 @@ def test_an_option_a_method_does_not_take_is_an_error_not_ignored(take, capsys):
 def test_with_several_methods_an_option_goes_to_those_that_take_it(take, tmp_path, caplog):
     import logging
 
-    from engine.methods import METHODS, split_method_options
+    from lprr.engine.methods import METHODS, split_method_options
 
-    with caplog.at_level(logging.WARNING, logger="engine.methods"):
+    with caplog.at_level(logging.WARNING, logger="lprr.engine.methods"):
         per = split_method_options(list(METHODS), {"calibration": take})
     assert per == {"lprr": {}, "heuristic": {"calibration": take},
                    "f2f": {"calibration": take}, "mediapipe": {}}
@@ -199,7 +199,7 @@ def test_with_several_methods_an_option_goes_to_those_that_take_it(take, tmp_pat
         split_method_options(["lprr", "mediapipe"], {"calibration": take})
     # through the CLI: one warning line, and the run goes on
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="engine.methods"):
+    with caplog.at_level(logging.WARNING, logger="lprr.engine.methods"):
         assert main(["eval", "--take", str(take), "--method", "lprr,heuristic",
                      "--calibration", str(take), "--out", str(tmp_path / "o")]) == 0
     assert [r.getMessage() for r in caplog.records] == [
@@ -222,7 +222,7 @@ def _protocol():
     import importlib.util
     import sys
 
-    from engine.paths import ROOT
+    from lprr.engine.paths import ROOT
 
     if "accuracy_protocol" not in sys.modules:
         spec = importlib.util.spec_from_file_location("accuracy_protocol",
@@ -251,7 +251,7 @@ def test_protocol_fine_tune_starts_from_the_shipped_models(tmp_path):
     pytest.importorskip("torch")
     import onnxruntime as ort
 
-    from models.pipeline import export_run
+    from lprr.models.pipeline import export_run
 
     acc = _protocol()
     run, out = tmp_path / "run", tmp_path / "models"

@@ -8,12 +8,12 @@ import sys
 import cv2
 import numpy as np
 
-from app.cli import main
-from engine.apem import PATCH_NAMES, PATCH_SIZE
+from lprr.app.cli import main
+from lprr.engine.apem import PATCH_NAMES, PATCH_SIZE
 
 
 def _lprr(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "lprr.app.cli", *args], capture_output=True,
                           text=True, timeout=120)
 
 

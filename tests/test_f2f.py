@@ -12,19 +12,19 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.controls import CONTROL_NAMES, EXCLUSIVE, INDEX
-from engine.errors import UserError
-from engine.f2f.blas import blas_threads
-from engine.f2f.boxqp import solve_box_qp
-from engine.f2f.calibrate import CalibrationConfig
-from engine.f2f.expression import ExpressionTracker, generic_basis
-from engine.f2f.method import F2FConfig, F2FMethod
-from engine.f2f.mouth import MouthRetrieval
-from engine.f2f.rigid import bundle_neutral, canonical
-from engine.f2f.transfer import CharacterTarget, TransferConfig
-from engine.retarget import FrameResult
-from engine.world.character import CameraPose, DemoCharacter
-from engine.world.sequences import rom_sequence
+from lprr.engine.controls import CONTROL_NAMES, EXCLUSIVE, INDEX
+from lprr.engine.errors import UserError
+from lprr.engine.f2f.blas import blas_threads
+from lprr.engine.f2f.boxqp import solve_box_qp
+from lprr.engine.f2f.calibrate import CalibrationConfig
+from lprr.engine.f2f.expression import ExpressionTracker, generic_basis
+from lprr.engine.f2f.method import F2FConfig, F2FMethod
+from lprr.engine.f2f.mouth import MouthRetrieval
+from lprr.engine.f2f.rigid import bundle_neutral, canonical
+from lprr.engine.f2f.transfer import CharacterTarget, TransferConfig
+from lprr.engine.retarget import FrameResult
+from lprr.engine.world.character import CameraPose, DemoCharacter
+from lprr.engine.world.sequences import rom_sequence
 
 C = len(CONTROL_NAMES)
 
@@ -118,7 +118,7 @@ def test_neutral_bundling_rejects_a_blink_among_keyframes(char):
     blink = np.zeros(C)
     blink[INDEX["eyeBlinkLeft"]] = blink[INDEX["eyeBlinkRight"]] = 1.0
     frames[4] = char.landmarks(blink, CameraPose(yaw=2))
-    from engine.f2f.calibrate import estimate_neutral
+    from lprr.engine.f2f.calibrate import estimate_neutral
 
     est = estimate_neutral(np.stack(frames), CalibrationConfig(keyframes=6))
     truth = canonical(char.landmarks(None))
@@ -171,7 +171,7 @@ def test_mouth_retrieval_returns_the_nearest_render():
     assert len(mouth) == 70
     k = 17
     full = np.zeros(C, np.float32)
-    from engine.f2f.mouth import MOUTH
+    from lprr.engine.f2f.mouth import MOUTH
 
     full[MOUTH] = mouth.keys[k]
     patch = mouth.query(full)
@@ -185,7 +185,7 @@ def test_mouth_retrieval_returns_the_nearest_render():
 
 
 def test_mouth_patch_from_a_character_take_reaches_the_frame_result(char, tmp_path):
-    from engine.world.synth import character_take
+    from lprr.engine.world.synth import character_take
 
     character_take(tmp_path / "renders", 24, seed=3, size=160)
     method = F2FMethod(calibration=np.stack([char.landmarks(None)] * 3),
@@ -224,9 +224,10 @@ def test_self_calibration_then_frames_through_infer_frames(char):
 
 def test_lprr_run_method_f2f_streams_weights(tmp_path):
     """``lprr run --method f2f`` on a performer-puppet video: neutral second, then a smile."""
-    from app.cli import main
-    from engine.world.puppet import Puppet
     from conftest import grace_hopper_path
+
+    from lprr.app.cli import main
+    from lprr.engine.world.puppet import Puppet
 
     puppet = Puppet(grace_hopper_path(), size=256)
     video = tmp_path / "clip.avi"

@@ -15,7 +15,7 @@ DEMO = ROOT / "exported" / "demo"
 
 
 def lprr(*args: str) -> list[str]:
-    return [sys.executable, "-m", "app.cli", *args]
+    return [sys.executable, "-m", "lprr.app.cli", *args]
 
 
 def _wrong_shape_wem(d: Path, size: int = 64) -> None:
@@ -34,7 +34,7 @@ def _wrong_shape_wem(d: Path, size: int = 64) -> None:
 
 
 def test_wrong_shape_wem_is_one_line_exit_2_and_leaves_no_file(tmp_path):
-    from engine.manifest import write_manifest
+    from lprr.engine.manifest import write_manifest
 
     models = tmp_path / "models"
     shutil.copytree(DEMO, models)
@@ -125,7 +125,7 @@ def test_puppet_with_missing_photo_leaves_no_file(tmp_path):
 def test_native_log_filter_drops_only_native_info_and_warning_lines():
     import os
 
-    from app.native_logs import filter_stream
+    from lprr.app.native_logs import filter_stream
 
     text = (b"W0000 00:00:1796207215.832879    4946 inference_feedback_manager.cc:114] "
             b"Feedback manager requires a model\n"
@@ -134,7 +134,7 @@ def test_native_log_filter_drops_only_native_info_and_warning_lines():
             b"to STDERR\n"
             b"lprr run: error: no such file or folder: x.mp4\n"
             b"E0000 00:00:1796207215.832879    4946 gl_context.cc:1] a real native error\n"
-            b"WARNING engine.capture: 1 unreadable image\n"
+            b"WARNING lprr.engine.capture: 1 unreadable image\n"
             b"\r 30.0 fps | latency")  # a status line, no newline yet
     r1, w1 = os.pipe()
     r2, w2 = os.pipe()
@@ -145,7 +145,7 @@ def test_native_log_filter_drops_only_native_info_and_warning_lines():
     out = os.read(r2, 1 << 16)
     assert out == (b"lprr run: error: no such file or folder: x.mp4\n"
                    b"E0000 00:00:1796207215.832879    4946 gl_context.cc:1] a real native "
-                   b"error\nWARNING engine.capture: 1 unreadable image\n\r 30.0 fps | latency")
+                   b"error\nWARNING lprr.engine.capture: 1 unreadable image\n\r 30.0 fps | latency")
 
 
 def test_demo_output_has_no_native_log_lines_unless_verbose(tmp_path):
@@ -192,7 +192,7 @@ def test_two_identical_faces_the_same_one_is_followed_and_weights_hold_still(tmp
 
 
 def test_follower_keeps_its_face_then_switches_only_when_it_is_lost_for_a_while():
-    from engine.landmarks import FaceLandmarker, LandmarkerConfig
+    from lprr.engine.landmarks import FaceLandmarker, LandmarkerConfig
 
     two = _two_faces()
     half = two.shape[1] // 2

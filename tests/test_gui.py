@@ -18,10 +18,10 @@ pytest.importorskip("pyqtgraph")
 
 from PySide6.QtCore import Qt
 
-from app.gui.main_window import DEMO_CLIP, MainWindow
-from engine.controls import CONTROL_NAMES, EYELID_CONTROLS
-from engine.post.one_euro import SMOOTHING_PRESETS
-from engine.sinks.recorder import read_recording
+from lprr.app.gui.main_window import DEMO_CLIP, MainWindow
+from lprr.engine.controls import CONTROL_NAMES, EYELID_CONTROLS
+from lprr.engine.post.one_euro import SMOOTHING_PRESETS
+from lprr.engine.sinks.recorder import read_recording
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not DEMO_CLIP.is_file(), reason="demo clip not built")
@@ -246,7 +246,7 @@ def test_errors_show_in_the_window(qtbot, make_window, tiny_models, tmp_path):
 def test_gui_command_runs_and_reports_fps(tiny_models, tmp_path):
     shot = tmp_path / "gui.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    r = subprocess.run([sys.executable, "-m", "app.cli", "gui", "--models", str(tiny_models),
+    r = subprocess.run([sys.executable, "-m", "lprr.app.cli", "gui", "--models", str(tiny_models),
                         "--source", str(DEMO_CLIP), "--backend", "ort-cpu", "--quit-after", "1.5",
                         "--screenshot", str(shot)], check=False, cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=60)
@@ -259,7 +259,7 @@ def test_gui_command_runs_and_reports_fps(tiny_models, tmp_path):
 def test_pyside_lost_references_cannot_kill_the_app():
     """PySide6 6.12.0 drops a reference to None per void call (see app/gui/qt_compat.py):
     where it does, None must be out of reach of the losses."""
-    from app.gui.qt_compat import _can_patch_refcounts, lost_references
+    from lprr.app.gui.qt_compat import _can_patch_refcounts, lost_references
 
     lost = lost_references()
     if lost["None"] or lost["True"]:
@@ -269,7 +269,7 @@ def test_pyside_lost_references_cannot_kill_the_app():
 
 def test_post_smoothing_changes_live_without_a_jump():
     """The engine hook the GUI's sliders use: PostProcessor.set_smoothing."""
-    from engine.post.postprocess import PostConfig, PostProcessor
+    from lprr.engine.post.postprocess import PostConfig, PostProcessor
 
     post = PostProcessor(PostConfig(smoothing="heavy"))
     c = len(CONTROL_NAMES)
@@ -306,7 +306,7 @@ def test_a_file_that_ends_stops_the_session(qtbot, make_window, tmp_path, grace_
 
 
 def test_method_combo_builds_the_chosen_method_and_restarts(qtbot, make_window):
-    from engine.methods import METHODS
+    from lprr.engine.methods import METHODS
 
     win = make_window()
     combo = win.panel.method_combo
@@ -344,7 +344,7 @@ def test_mediapipe_method_runs_in_the_window(qtbot, make_window):
 
 def test_retrieved_mouth_is_shown_only_when_the_method_made_one(qtbot, make_window,
                                                                   grace_hopper):
-    from engine.retarget import FrameResult
+    from lprr.engine.retarget import FrameResult
 
     win = make_window()
     weights = np.full(len(CONTROL_NAMES), 0.2, np.float32)
@@ -368,7 +368,7 @@ def test_retrieved_mouth_is_shown_only_when_the_method_made_one(qtbot, make_wind
 
 
 def test_presenter_prepares_only_the_newest_and_only_once_taken():
-    from app.gui.presenter import Presenter
+    from lprr.app.gui.presenter import Presenter
 
     seen: list[int] = []
     notified = threading.Event()
@@ -400,7 +400,7 @@ def test_presenter_prepares_only_the_newest_and_only_once_taken():
 
 
 def test_character_process_renders_what_the_character_renders():
-    from app.gui.character_proc import CharacterRenderer
+    from lprr.app.gui.character_proc import CharacterRenderer
 
     r = CharacterRenderer(size=128, supersample=1)
     try:
@@ -425,7 +425,7 @@ def test_character_process_renders_what_the_character_renders():
 
 
 def test_fps_benchmark_measures_the_real_window(qtbot, tiny_models, tmp_path):
-    from app.gui.benchmark import run_benchmark, write_json
+    from lprr.app.gui.benchmark import run_benchmark, write_json
 
     rep = run_benchmark(models=tiny_models, backend="ort-cpu", seconds=1.0, warmup=0.5,
                         modes=("unpaced",), size=(1000, 700))
@@ -507,7 +507,7 @@ def test_a_file_faster_than_the_pipeline_loses_nothing_unless_real_time(qtbot, m
 def test_cameras_and_puppets_keep_the_newest_frame_files_every_frame(tmp_path, grace_hopper):
     import cv2
 
-    from app.gui.worker import SessionStats, frames_text, open_capture, source_frames
+    from lprr.app.gui.worker import SessionStats, frames_text, open_capture, source_frames
 
     clip = _short_clip(tmp_path / "c.avi", 5, 30.0)
     for paced, realtime, drop in ((True, False, False), (True, True, True),

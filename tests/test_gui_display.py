@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from app.gui import display
+from lprr.app.gui import display
 
 ROOT = Path(__file__).resolve().parents[1]
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux-only check")
@@ -21,7 +21,7 @@ needs_ldd = pytest.mark.skipif(shutil.which("ldd") is None, reason="no ldd")
 
 def _gui(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    return subprocess.run([sys.executable, "-m", "app.cli", "gui", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "lprr.app.cli", "gui", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -125,7 +125,7 @@ def test_missing_xcb_libraries_named_with_their_packages(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DISPLAY": ":99"}
     env.pop("QT_QPA_PLATFORM", None)
     r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
-                        f"mount --bind {copy} {libdir} && exec {sys.executable} -m app.cli gui"],
+                        f"mount --bind {copy} {libdir} && exec {sys.executable} -m lprr.app.cli gui"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.returncode == 2, r.stderr

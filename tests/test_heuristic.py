@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.controls import CONTROL_NAMES, INDEX
-from engine.errors import UserError
-from engine.f2f.rigid import fit_similarity
-from engine.heuristic import HeuristicConfig, HeuristicMethod, NeutralFrame
-from engine.landmarks import FaceLandmarker
-from engine.methods import create_method
-from engine.take import TakeWriter
+from lprr.engine.controls import CONTROL_NAMES, INDEX
+from lprr.engine.errors import UserError
+from lprr.engine.f2f.rigid import fit_similarity
+from lprr.engine.heuristic import HeuristicConfig, HeuristicMethod, NeutralFrame
+from lprr.engine.landmarks import FaceLandmarker
+from lprr.engine.methods import create_method
+from lprr.engine.take import TakeWriter
 
 C = len(CONTROL_NAMES)
 EXPRESSIONS = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft",
@@ -21,7 +21,7 @@ NEUTRAL_FRAMES = 12
 def _performance(photo) -> tuple[list[np.ndarray], dict[str, list[np.ndarray]]]:
     """Puppet frames: a neutral start, then each expression ramped in, held and released.
     Returns (frames, {expression: landmarks of its held frames}) from MediaPipe tracking."""
-    from engine.world.puppet import Puppet
+    from lprr.engine.world.puppet import Puppet
 
     puppet = Puppet(photo, size=256)
     plan: list[tuple[str | None, float]] = [(None, 0.0)] * NEUTRAL_FRAMES

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from engine.controls import CONTROL_NAMES
-from engine.errors import UserError
-from engine.manifest import FORMAT, Manifest, ModelError, sha256_file, write_manifest
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.errors import UserError
+from lprr.engine.manifest import FORMAT, Manifest, ModelError, sha256_file, write_manifest
 
 
 def _data() -> dict:

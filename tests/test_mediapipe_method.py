@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.controls import CONTROL_NAMES, INDEX
-from engine.face_tasks import BLENDSHAPE_NAMES, TASK_MODEL, TaskLandmarker, task_model_path
-from engine.mediapipe_method import MediaPipeMethod, blendshape_index
-from engine.paths import ASSETS
+from lprr.engine.controls import CONTROL_NAMES, INDEX
+from lprr.engine.face_tasks import BLENDSHAPE_NAMES, TASK_MODEL, TaskLandmarker, task_model_path
+from lprr.engine.mediapipe_method import MediaPipeMethod, blendshape_index
+from lprr.engine.paths import ASSETS
 
 CLIP = ASSETS / "demo" / "clip" / "frames.avi"
 
@@ -35,7 +35,7 @@ def test_vendored_model_is_checked(tmp_path):
     data[1000] ^= 0xFF
     bad.write_bytes(bytes(data))
     # the vendored path is checked by digest; a changed byte there would fail the same way
-    import engine.face_tasks as ft
+    import lprr.engine.face_tasks as ft
 
     old = ft.TASK_MODEL
     try:
@@ -58,7 +58,7 @@ def test_every_control_has_a_blendshape():
 def test_run_records_mediapipe_scores(tmp_path):
     """`lprr run --method mediapipe --record out.jsonl` writes, for every frame it kept, the
     scores a direct FaceLandmarker call gives on the same frames (smoothing off)."""
-    from app.cli import main
+    from lprr.app.cli import main
 
     frames = _frames(24)
     folder = tmp_path / "clip"
@@ -88,7 +88,7 @@ def test_run_records_mediapipe_scores(tmp_path):
 def test_left_is_the_subjects_left(grace_hopper):
     """One-sided puppet expressions on a real photo: MediaPipe's Left is the subject's left
     (image right), as in ARKit and in lprr's controls."""
-    from engine.world.puppet import Puppet
+    from lprr.engine.world.puppet import Puppet
 
     puppet = Puppet(grace_hopper, size=256)
     method = MediaPipeMethod()

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from engine.controls import REGIONS
-from engine.metrics import (
+from lprr.engine.controls import REGIONS
+from lprr.engine.metrics import (
     event_scores,
     events,
     jitter,

@@ -6,17 +6,17 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from engine.apem import PATCH_NAMES, FaceFrame, crop
-from engine.controls import CONTROL_NAMES
-from engine.landmarks import FaceLandmarker
-from engine.manifest import Manifest, ModelError
-from engine.pca import Pca
-from engine.sketch import patch_sketches
-from models.export import export_models
-from models.nets import RM, WEM, RMConfig, RMRuntime, WEMConfig
-from models.train_rm import load_rm, train_rm
-from models.train_wem import load_wem, train_wem
-from models.training import TrainConfig
+from lprr.engine.apem import PATCH_NAMES, FaceFrame, crop
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.landmarks import FaceLandmarker
+from lprr.engine.manifest import Manifest, ModelError
+from lprr.engine.pca import Pca
+from lprr.engine.sketch import patch_sketches
+from lprr.models.export import export_models
+from lprr.models.nets import RM, WEM, RMConfig, RMRuntime, WEMConfig
+from lprr.models.train_rm import load_rm, train_rm
+from lprr.models.train_wem import load_wem, train_wem
+from lprr.models.training import TrainConfig
 
 TINY_RM = RMConfig(widths=(4, 8, 8, 8), latent=4)
 

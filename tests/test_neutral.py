@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.controls import INDEX
-from engine.f2f.method import F2FMethod
-from engine.heuristic import HeuristicMethod
-from engine.labels import ClipLabels
-from engine.neutral import RunningNeutral
+from lprr.engine.controls import INDEX
+from lprr.engine.f2f.method import F2FMethod
+from lprr.engine.heuristic import HeuristicMethod
+from lprr.engine.labels import ClipLabels
+from lprr.engine.neutral import RunningNeutral
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT.parent / "shared" / "realfaces" / "face_noface.mov"
@@ -29,7 +29,7 @@ def clip() -> tuple[ClipLabels, list[np.ndarray], list[int]]:
     order smile first: frames 20..71 and then 0..19."""
     if not CLIP.exists():
         pytest.skip(f"{CLIP} is not here (shared real footage, not committed)")
-    from engine.landmarks import track_landmarks
+    from lprr.engine.landmarks import track_landmarks
 
     labels = ClipLabels.load(LABELS)
     lms = track_landmarks(labels.open([CLIP.parent]))
@@ -130,8 +130,8 @@ def test_f2f_neutral_follows_the_stream(clip):
 def test_expressive_condition_rotates_and_restores():
     """``lprr eval --neutral expressive`` starts the clip at its first labelled expression
     and puts the outputs back in the clip's own order."""
-    from engine.evaluate import Prediction
-    from engine.evaluate_real import _unrotate, expressive_start
+    from lprr.engine.evaluate import Prediction
+    from lprr.engine.evaluate_real import _unrotate, expressive_start
 
     labels = ClipLabels.load(LABELS)
     assert expressive_start(labels) == SMILE_FROM

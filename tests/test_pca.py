@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.controls import CONTROL_NAMES
-from engine.errors import UserError
-from engine.pca import Pca
-from engine.world.sequences import natural_sequence
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.errors import UserError
+from lprr.engine.pca import Pca
+from lprr.engine.world.sequences import natural_sequence
 
 
 @pytest.fixture(scope="module")

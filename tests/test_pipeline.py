@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.capture import Capture
-from engine.pipeline import Pipeline
-from engine.post.postprocess import PostConfig, PostProcessor
-from engine.retarget import Retargeter
-from engine.session import capture_frames
+from lprr.engine.capture import Capture
+from lprr.engine.pipeline import Pipeline
+from lprr.engine.post.postprocess import PostConfig, PostProcessor
+from lprr.engine.retarget import Retargeter
+from lprr.engine.session import capture_frames
 
 
 def _clip(path, frames):
@@ -86,9 +86,9 @@ def test_stop_mid_stream_is_quick(tiny_models, grace_hopper):
 
 
 def _lprr(*args):
-    from engine.paths import ROOT
+    from lprr.engine.paths import ROOT
 
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "lprr.app.cli", *args], capture_output=True,
                           text=True, timeout=120, cwd=ROOT)
 
 
@@ -117,7 +117,7 @@ def test_run_records_every_frame_on_the_source_clock(tmp_path, grace_hopper):
 
     import cv2
 
-    from app.cli import main
+    from lprr.app.cli import main
 
     clip = tmp_path / "clip24.avi"
     face = cv2.resize(grace_hopper, (200, 240))
@@ -146,7 +146,7 @@ def test_folder_with_a_corrupt_image_keeps_the_timeline(tmp_path, grace_hopper, 
 
     import cv2
 
-    from app.cli import main
+    from lprr.app.cli import main
 
     folder = tmp_path / "frames"
     folder.mkdir()

@@ -6,10 +6,10 @@ import itertools
 import numpy as np
 import pytest
 
-from engine.controls import CONTROL_NAMES, EYELID_CONTROLS, INDEX
-from engine.errors import UserError
-from engine.paths import ASSETS
-from engine.post import (
+from lprr.engine.controls import CONTROL_NAMES, EYELID_CONTROLS, INDEX
+from lprr.engine.errors import UserError
+from lprr.engine.paths import ASSETS
+from lprr.engine.post import (
     SMOOTHING_PRESETS,
     NeutralCalibration,
     OneEuroFilter,
@@ -17,7 +17,7 @@ from engine.post import (
     PostProcessor,
     WeightMapping,
 )
-from engine.post.tuning import evaluate
+from lprr.engine.post.tuning import evaluate
 
 C = len(CONTROL_NAMES)
 FPS = 60.0

@@ -6,13 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.controls import CONTROL_NAMES, INDEX
-from engine.errors import UserError
-from engine.landmarks import FaceLandmarker
-from engine.world import topology as topo
-from engine.world.puppet import Puppet
-from engine.world.puppet_effects import HeadPose, Realism, head_motion
-from engine.world.sequences import rom_segments, rom_sequence
+from lprr.engine.controls import CONTROL_NAMES, INDEX
+from lprr.engine.errors import UserError
+from lprr.engine.landmarks import FaceLandmarker
+from lprr.engine.world import topology as topo
+from lprr.engine.world.puppet import Puppet
+from lprr.engine.world.puppet_effects import HeadPose, Realism, head_motion
+from lprr.engine.world.sequences import rom_segments, rom_sequence
 
 C = len(CONTROL_NAMES)
 

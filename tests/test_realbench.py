@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.controls import CONTROL_NAMES, INDEX
-from engine.errors import UserError
-from engine.labels import ClipLabels, file_sha256
-from engine.realbench import auc, labels_from_truth, score_labelled
+from lprr.engine.controls import CONTROL_NAMES, INDEX
+from lprr.engine.errors import UserError
+from lprr.engine.labels import ClipLabels, file_sha256
+from lprr.engine.realbench import auc, labels_from_truth, score_labelled
 
 N = 60
 SPANS = {"face": [(0, 50)], "neutral": [(0, 12)], "still": [(0, 12)],
@@ -142,9 +142,9 @@ def test_eval_labels_command(tmp_path):
     its ground truth), the real MediaPipe models, both neutral conditions."""
     import json
 
-    from app.cli import main
-    from engine.paths import ASSETS
-    from engine.take import Take
+    from lprr.app.cli import main
+    from lprr.engine.paths import ASSETS
+    from lprr.engine.take import Take
 
     take = Take(ASSETS / "demo" / "clip")
     cap = cv2.VideoCapture(str(take.frames_path))
@@ -178,7 +178,7 @@ def test_eval_labels_command(tmp_path):
 
 
 def test_rankings_and_tau():
-    from engine.evaluate_real import REFERENCE, kendall_tau, rank_by
+    from lprr.engine.evaluate_real import REFERENCE, kendall_tau, rank_by
 
     assert kendall_tau(["a", "b", "c"], ["a", "b", "c"]) == 1.0
     assert kendall_tau(["a", "b", "c"], ["c", "b", "a"]) == -1.0
@@ -193,7 +193,7 @@ def test_rankings_and_tau():
 
 
 def test_webcam_take_starts_neutral():
-    from engine.world.sequences import natural_sequence, webcam_sequence
+    from lprr.engine.world.sequences import natural_sequence, webcam_sequence
 
     nat = natural_sequence(300, 30, seed=4)
     cam = webcam_sequence(300, 30, seed=4)
@@ -205,7 +205,7 @@ def test_webcam_take_starts_neutral():
 
 
 def test_eval_labels_missing_clip_is_one_line(tmp_path, capsys):
-    from app.cli import main
+    from lprr.app.cli import main
 
     f = tmp_path / "x.toml"
     f.write_text('clip = "gone.mp4"\nframes = 5\nfps = 30\n[spans]\nface = [[0, 5]]\n')

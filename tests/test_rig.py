@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.controls import CONTROL_NAMES, CONTROLS, INDEX
-from engine.landmarks import FaceLandmarker
-from engine.world import rig
-from engine.world import topology as T
+from lprr.engine.controls import CONTROL_NAMES, CONTROLS, INDEX
+from lprr.engine.landmarks import FaceLandmarker
+from lprr.engine.world import rig
+from lprr.engine.world import topology as T
 
 C = len(CONTROL_NAMES)
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.controls import CONTROL_NAMES, EXCLUSIVE, INDEX
-from engine.world.sequences import natural_sequence, rom_segments, rom_sequence
+from lprr.engine.controls import CONTROL_NAMES, EXCLUSIVE, INDEX
+from lprr.engine.world.sequences import natural_sequence, rom_segments, rom_sequence
 
 FPS = 30
 

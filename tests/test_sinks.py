@@ -13,9 +13,9 @@ from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_packet import OscPacket
 from pythonosc.osc_server import ThreadingOSCUDPServer
 
-from engine.controls import CONTROL_NAMES
-from engine.errors import UserError
-from engine.sinks import (
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.errors import UserError
+from lprr.engine.sinks import (
     LiveLinkSink,
     OscNativeSink,
     Recorder,
@@ -26,10 +26,10 @@ from engine.sinks import (
     parse_endpoint,
     read_recording,
 )
-from engine.sinks.livelink import EAR_BLENDSHAPES, frame_rate
-from engine.sinks.names import WireNames
-from engine.sinks.osc_wire import osc_message
-from engine.user_config import is_uuid, livelink_device_id
+from lprr.engine.sinks.livelink import EAR_BLENDSHAPES, frame_rate
+from lprr.engine.sinks.names import WireNames
+from lprr.engine.sinks.osc_wire import osc_message
+from lprr.engine.user_config import is_uuid, livelink_device_id
 
 C = len(CONTROL_NAMES)
 
@@ -214,7 +214,7 @@ def test_vmc_name_styles(osc_server):
 
 
 def test_vrm0_table_on_known_weights():
-    """The documented table (engine.sinks.names.VRM0_TABLE) on hand-checked weights."""
+    """The documented table (lprr.engine.sinks.names.VRM0_TABLE) on hand-checked weights."""
     names = list(CONTROL_NAMES)
 
     def clips(**set_) -> dict[str, float]:
@@ -278,7 +278,7 @@ def test_vmc_rename_and_default_port():
 
 
 def test_mapping_toml_rename_table(tmp_path):
-    from engine.post.mapping import WeightMapping, load_rename
+    from lprr.engine.post.mapping import WeightMapping, load_rename
 
     f = tmp_path / "m.toml"
     f.write_text('[controls.jawOpen]\ngain = 1.2\n\n[rename]\nEyeBlinkLeft = "Blink_L"\n'
@@ -390,7 +390,7 @@ def test_parse_endpoint():
 
 def test_send_error_is_logged_once_and_does_not_crash(caplog):
     sink = OscNativeSink("127.0.0.1", 9)  # discard port; nothing needs to listen
-    with caplog.at_level(logging.WARNING, logger="engine.sinks.base"):
+    with caplog.at_level(logging.WARNING, logger="lprr.engine.sinks.base"):
         too_big = b"x" * 70000  # over the UDP datagram limit: the OS refuses it
         assert sink._send(too_big) is False
         assert sink._send(too_big) is False

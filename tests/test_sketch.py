@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.apem import PATCH_NAMES, FaceFrame, crop
-from engine.landmarks import LIP_INNER_LO, LIP_INNER_UP, FaceLandmarker
-from engine.sketch import SketchMap, draw_sketch, patch_sketches, sketches, to_patch
+from lprr.engine.apem import PATCH_NAMES, FaceFrame, crop
+from lprr.engine.landmarks import LIP_INNER_LO, LIP_INNER_UP, FaceLandmarker
+from lprr.engine.sketch import SketchMap, draw_sketch, patch_sketches, sketches, to_patch
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_sketch_map_round_trips_through_npz(tmp_path, face):
 def _blinking(base: np.ndarray, closure: np.ndarray, travel: float) -> np.ndarray:
     """(N,3,478,2) frames of ``base`` whose left upper lid drops ``travel * closure`` px and
     whose left brow follows it a third of the way."""
-    from engine.world import topology as T
+    from lprr.engine.world import topology as T
 
     frames = np.repeat(base[None], len(closure), axis=0).astype(np.float32)
     frames[:, :, list(T.EYE_UPPER_L[1:-1]), 1] += travel * closure[:, None, None]
@@ -76,8 +76,8 @@ def _blinking(base: np.ndarray, closure: np.ndarray, travel: float) -> np.ndarra
 def test_range_matching_closes_an_under_tracked_blink(face, tmp_path):
     """The performer's lids travel a third of the character's (as MediaPipe tracks a real
     blink); after the map, the performer's fullest blink draws the character's."""
-    from engine.sketch import openings
-    from engine.world import topology as T
+    from lprr.engine.sketch import openings
+    from lprr.engine.world import topology as T
 
     pts, cut = face
     base = to_patch(pts, cut.transforms)

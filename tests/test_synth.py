@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.cli import main
-from engine.controls import CONTROL_NAMES
-from engine.pca import Pca
-from engine.take import Take
-from engine.world.synth import character_take, performer_take
+from lprr.app.cli import main
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.pca import Pca
+from lprr.engine.take import Take
+from lprr.engine.world.synth import character_take, performer_take
 
 N = 40
 

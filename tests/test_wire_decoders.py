@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.controls import CONTROL_NAMES
-from engine.sinks import create_sink
-from engine.sinks.names import VRM0_CLIPS, WireNames, pascal
-from engine.sinks.recorder import parse_timecode, read_recording
-from engine.user_config import DEVICE_ID_FILE
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.sinks import create_sink
+from lprr.engine.sinks.names import VRM0_CLIPS, WireNames, pascal
+from lprr.engine.sinks.recorder import parse_timecode, read_recording
+from lprr.engine.user_config import DEVICE_ID_FILE
 
 ob = pytest.importorskip("osc4py3.oscbuildparse", reason="osc4py3 is in the dev extra")
 CLIP = Path(__file__).resolve().parents[1] / "assets" / "demo" / "clip" / "frames.avi"
@@ -62,7 +62,7 @@ class UdpCollector:
 
 
 def _lprr_run(*args: str, seconds: float = 3.0) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "app.cli", "run", "--source", str(CLIP), "--duration",
+    cmd = [sys.executable, "-m", "lprr.app.cli", "run", "--source", str(CLIP), "--duration",
            str(seconds), *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env,

@@ -1,7 +1,7 @@
 """Tiny RM/WEM stand-ins exported in the real manifest format, for backend and engine tests.
 
-The manifest's torch builder points at ``tests.toy_models:build_toy`` (the repo root is on
-sys.path via tests/conftest.py).
+The manifest names the torch architecture ``tests.toy_models:build_toy``, which this module
+registers with the torch backend (the repo root is on sys.path via tests/conftest.py).
 """
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.controls import CONTROL_NAMES
+from lprr.engine.backends.torch_backend import register_architecture
+from lprr.engine.controls import CONTROL_NAMES
 
 PATCHES = ("lip", "eye_l", "eye_r")
 BUILDER = "tests.toy_models:build_toy"
+register_architecture(BUILDER, BUILDER)
 
 
 def build_toy(config: dict):
@@ -51,7 +53,7 @@ def export_toy(out: Path, k: int = 20, size: int = 128, name: str = "toy") -> Pa
     """Build, save and export both toy models into ``out`` with a manifest; returns ``out``."""
     import torch
 
-    from engine.manifest import write_manifest
+    from lprr.engine.manifest import write_manifest
 
     out.mkdir(parents=True, exist_ok=True)
     models = {}

@@ -26,8 +26,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from engine.errors import UserError
-from engine.paths import ROOT
+from lprr.engine.errors import UserError
+from lprr.engine.paths import ROOT
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +125,9 @@ def export_demo_character(out_dir: str | Path) -> Path:
     """OBJs of the demo character (neutral + one per control) and ``character.json``,
     which tells ``scripts/blender/demo_character.py`` which vertex is which landmark, which
     faces are lips and brows, where the irises are, and the colours."""
-    from engine.controls import CONTROL_NAMES
-    from engine.world import topology as T
-    from engine.world.character import DemoCharacter
+    from lprr.engine.controls import CONTROL_NAMES
+    from lprr.engine.world import topology as T
+    from lprr.engine.world.character import DemoCharacter
 
     out = Path(out_dir)
     ch = DemoCharacter(256)
@@ -219,7 +219,7 @@ def import_take(take: str | Path, blend: str | Path, object_name: str,
 
     The take is parsed here, with lprr's reader, and handed to Blender as plain JSON rows:
     one parser of recordings for lprr, and Blender needs nothing of lprr's."""
-    from engine.sinks.recorder import read_recording_timed
+    from lprr.engine.sinks.recorder import read_recording_timed
 
     rec = read_recording_timed(take, take_fps)
     if len(rec.times) == 0:

@@ -5,9 +5,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from app.commands.run import METHOD_HELP, add_backend_option
-from app.commands.wire import add_protocol_option, add_wire_options
-from engine.paths import ASSETS, DEFAULT_MODELS
+from lprr.app.commands.run import METHOD_HELP, add_backend_option
+from lprr.app.commands.wire import add_protocol_option, add_wire_options
+from lprr.engine.paths import ASSETS, DEFAULT_MODELS
 
 log = logging.getLogger(__name__)
 DEMO_CLIP = ASSETS / "demo" / "clip" / "frames.avi"
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.session import DemoSession
+    from lprr.engine.session import DemoSession
 
     session = DemoSession(models=args.models, source=args.source, backend=args.backend,
                           out=args.out, osc=args.osc, protocol=args.protocol,

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.backends import describe_runtime
+    from lprr.engine.backends import describe_runtime
 
     print(f"python: {sys.version.split()[0]} ({platform.platform()})")
     print(describe_runtime())

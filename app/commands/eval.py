@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.commands.run import add_backend_option
-from engine.paths import DEFAULT_MODELS
+from lprr.app.commands.run import add_backend_option
+from lprr.engine.paths import DEFAULT_MODELS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,8 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def method_names(requested: list[str] | None) -> list[str]:
-    from engine.errors import UserError
-    from engine.methods import METHODS
+    from lprr.engine.errors import UserError
+    from lprr.engine.methods import METHODS
 
     names: list[str] = []
     for item in requested or ["lprr"]:
@@ -71,8 +71,8 @@ def method_names(requested: list[str] | None) -> list[str]:
 def method_specs(args: argparse.Namespace) -> list:
     """One MethodSpec per chosen method, each with the options it takes: an option no
     chosen method takes is an error, one that only some take is a warning naming the rest."""
-    from engine.evaluate import MethodSpec
-    from engine.methods import split_method_options
+    from lprr.engine.evaluate import MethodSpec
+    from lprr.engine.methods import split_method_options
 
     extra = {"calibration": args.calibration} if args.calibration else {}
     per = split_method_options(method_names(args.method), extra)
@@ -81,8 +81,8 @@ def method_specs(args: argparse.Namespace) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.errors import UserError
-    from engine.evaluate import evaluate_methods, markdown_report, write_report
+    from lprr.engine.errors import UserError
+    from lprr.engine.evaluate import evaluate_methods, markdown_report, write_report
 
     if args.labels:
         return run_labelled(args)
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_labelled(args: argparse.Namespace) -> int:
-    from engine.evaluate_real import CONDITIONS, evaluate_labelled, markdown, write
+    from lprr.engine.evaluate_real import CONDITIONS, evaluate_labelled, markdown, write
 
     specs = method_specs(args)
     conditions = {"both": ("none", "neutral"), "all": CONDITIONS}.get(args.neutral,

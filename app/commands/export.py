@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.errors import UserError
+from lprr.engine.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from models.pipeline import export_run
+        from lprr.models.pipeline import export_run
     except ImportError as e:
         raise UserError(f"export needs torch: pip install -e '.[train]' ({e})") from None
     print(f"exported {export_run(args.run, args.out, args.name)}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from engine.apem import PATCH_NAMES
+from lprr.engine.apem import PATCH_NAMES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,8 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.capture import open_source
-    from engine.extract import extract_source, save_extracted
+    from lprr.engine.capture import open_source
+    from lprr.engine.extract import extract_source, save_extracted
 
     src = open_source(args.source)
     bar = lambda it: tqdm(it, total=len(src) or None, unit="frame", desc="extract")

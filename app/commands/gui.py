@@ -6,10 +6,10 @@ import statistics
 import sys
 from pathlib import Path
 
-from app.commands.run import add_backend_option
-from app.commands.wire import add_protocol_option
-from engine.errors import UserError
-from engine.paths import DEFAULT_MODELS
+from lprr.app.commands.run import add_backend_option
+from lprr.app.commands.wire import add_protocol_option
+from lprr.engine.errors import UserError
+from lprr.engine.paths import DEFAULT_MODELS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: the first camera, else the demo clip)")
     add_backend_option(p)
     p.add_argument("--method", default=None,
-                   help="retargeting method (engine.methods; default lprr); also in the window")
+                   help="retargeting method (lprr.engine.methods; default lprr); also in the window")
     p.add_argument("--osc", default=None, help="HOST:PORT to stream to from the start")
     add_protocol_option(p)
     p.add_argument("--start", action="store_true", help="start the session at once")
@@ -47,10 +47,10 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise UserError(f"the GUI needs PySide6 and pyqtgraph ({e}), which lprr depends on: "
                         "reinstall lprr (pip install -e . in the source tree)") from None
-    from app.gui.display import check_display
+    from lprr.app.gui.display import check_display
 
     check_display()  # before QApplication: Qt would abort with several lines of its own
-    from app.gui.main_window import MainWindow
+    from lprr.app.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("lprr")

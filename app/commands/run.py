@@ -6,15 +6,15 @@ import sys
 import threading
 from pathlib import Path
 
-from app import stopping
-from app.commands.wire import add_protocol_option, add_wire_options
-from engine.backends import BACKEND_NAMES
-from engine.landmarks import FACE_PICKS
-from engine.methods import METHODS
-from engine.paths import DEFAULT_MODELS
-from engine.post.one_euro import SMOOTHING_PRESETS
+from lprr.app import stopping
+from lprr.app.commands.wire import add_protocol_option, add_wire_options
+from lprr.engine.backends import BACKEND_NAMES
+from lprr.engine.landmarks import FACE_PICKS
+from lprr.engine.methods import METHODS
+from lprr.engine.paths import DEFAULT_MODELS
+from lprr.engine.post.one_euro import SMOOTHING_PRESETS
 
-# What each registered method is, for --help; the list itself is engine.methods.METHODS.
+# What each registered method is, for --help; the list itself is lprr.engine.methods.METHODS.
 _METHOD_ABOUT = {
     "lprr": "the trained models, default",
     "mediapipe": "MediaPipe's own blendshape scores, no training",
@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_backend_option(p: argparse.ArgumentParser, default: str = "auto") -> None:
-    """``--backend``, one choice per engine the registry (engine.backends) knows."""
+    """``--backend``, one choice per engine the registry (lprr.engine.backends) knows."""
     p.add_argument("--backend", default=default, choices=["auto", *BACKEND_NAMES],
                    help="inference engine: auto (the best one usable here; lprr doctor "
                         f"lists them) or one by name (default {default})")
@@ -79,7 +79,7 @@ def add_face_options(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     stopping.arm(stop)  # from here a signal ends the session cleanly (app/stopping.py)
-    from engine.session import LiveOptions, run_live
+    from lprr.engine.session import LiveOptions, run_live
 
     opt = LiveOptions(models=args.models, source=args.source, backend=args.backend,
                       osc=args.osc, protocol=args.protocol, record=args.record,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.errors import UserError
+from lprr.engine.errors import UserError
 
 
 def _positive(v: str) -> int:
@@ -77,7 +77,7 @@ def _report(res) -> None:
 
 
 def run_character(args: argparse.Namespace) -> int:
-    from engine.world.synth import character_take, take_weights
+    from lprr.engine.world.synth import character_take, take_weights
 
     gen = "rom" if args.rom else "webcam" if args.webcam else "natural"
     n = len(take_weights(gen, args.frames, args.fps, 0))
@@ -88,7 +88,7 @@ def run_character(args: argparse.Namespace) -> int:
 
 
 def run_performer(args: argparse.Namespace) -> int:
-    from engine.world.synth import performer_take, take_weights
+    from lprr.engine.world.synth import performer_take, take_weights
 
     if not args.photo.is_file():
         raise UserError(f"photo not found: {args.photo}")
@@ -104,9 +104,9 @@ def run_performer(args: argparse.Namespace) -> int:
 def run_pca(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from engine.controls import CONTROL_NAMES
-    from engine.pca import Pca
-    from engine.take import Take, TakeError
+    from lprr.engine.controls import CONTROL_NAMES
+    from lprr.engine.pca import Pca
+    from lprr.engine.take import Take, TakeError
 
     if not 0 < args.var <= 1:
         raise UserError(f"--var must be in (0, 1], got {args.var}")

@@ -5,7 +5,7 @@ import argparse
 import time
 from pathlib import Path
 
-from engine.errors import UserError
+from lprr.engine.errors import UserError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -47,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from models import pipeline as mp
-        from models.training import TrainConfig
+        from lprr.models import pipeline as mp
+        from lprr.models.training import TrainConfig
     except ImportError as e:
         raise UserError(f"training needs torch: pip install -e '.[train]' ({e})") from None
     for attr in ("performer", "character"):

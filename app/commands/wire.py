@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import argparse
 
-from engine.sinks import DEFAULT_PORTS, PROTOCOLS
-from engine.sinks.names import NAME_STYLES
+from lprr.engine.sinks import DEFAULT_PORTS, PROTOCOLS
+from lprr.engine.sinks.names import NAME_STYLES
 
 
 def add_protocol_option(p: argparse.ArgumentParser) -> None:
-    """``--protocol``, one choice per sink the registry (engine.sinks.PROTOCOLS) holds."""
+    """``--protocol``, one choice per sink the registry (lprr.engine.sinks.PROTOCOLS) holds."""
     ports = ", ".join(f"{n} {DEFAULT_PORTS[n]}" for n in PROTOCOLS)
     p.add_argument("--protocol", default="native", choices=list(PROTOCOLS),
                    help=f"what goes on the wire (default port: {ports})")

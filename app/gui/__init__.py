@@ -7,8 +7,8 @@ process), ``views`` (image views and the patch strip), ``curves`` (scrolling wei
 drawing, status bar), ``meter`` and ``benchmark`` (what drawing costs; scripts/gui_fps.py).
 """
 
-from app.gui.qt_compat import clean_qt_env as _clean_qt_env
-from app.gui.qt_compat import install as _install_qt_fixes
+from lprr.app.gui.qt_compat import clean_qt_env as _clean_qt_env
+from lprr.app.gui.qt_compat import install as _install_qt_fixes
 
 _clean_qt_env()  # before any QApplication exists
 _install_qt_fixes()  # before any signal is emitted (pyqtgraph's included)

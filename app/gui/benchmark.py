@@ -22,9 +22,9 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.gui.main_window import DEMO_CLIP, MainWindow
-from engine.errors import UserError
-from engine.paths import DEFAULT_MODELS
+from lprr.app.gui.main_window import DEMO_CLIP, MainWindow
+from lprr.engine.errors import UserError
+from lprr.engine.paths import DEFAULT_MODELS
 
 
 @dataclass

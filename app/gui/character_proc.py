@@ -61,7 +61,7 @@ class CharacterRenderer:
     The child starts with the first render (a window that never runs starts none)."""
 
     def __init__(self, size: int = 256, supersample: int = 1, use_process: bool = True):
-        from engine.world.character import DemoCharacter
+        from lprr.engine.world.character import DemoCharacter
 
         self.size = size
         self.supersample = supersample
@@ -88,7 +88,7 @@ class CharacterRenderer:
                **{v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                    "MKL_NUM_THREADS")}}
         try:
-            # Run as a script, not ``-m app.gui...``: the app.gui package would import Qt.
+            # Run as a script, not ``-m lprr.app.gui...``: the lprr.app.gui package would import Qt.
             self._proc = subprocess.Popen(
                 [sys.executable, str(Path(__file__).resolve()), str(self.size),
                  str(self.supersample)],
@@ -197,7 +197,7 @@ class CharacterRenderer:
 
 
 def _serve(size: int, supersample: int) -> int:
-    from engine.world.character import DemoCharacter
+    from lprr.engine.world.character import DemoCharacter
 
     ch = DemoCharacter(size=size, supersample=supersample)
     c = ch.deltas.shape[0]

@@ -31,11 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.curves import DEFAULT_CURVES, group_of
-from app.gui.mapping_table import MappingTable
-from engine.controls import CONTROL_NAMES
-from engine.post.one_euro import SMOOTHING_PRESETS
-from engine.sinks import DEFAULT_PORTS, NAME_STYLES
+from lprr.app.gui.curves import DEFAULT_CURVES, group_of
+from lprr.app.gui.mapping_table import MappingTable
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.post.one_euro import SMOOTHING_PRESETS
+from lprr.engine.sinks import DEFAULT_PORTS, NAME_STYLES
 
 PROTOCOL_LABELS = {"native": "lprr native OSC", "vmc": "VMC", "livelink": "Live Link Face"}
 VIDEO_FILTER = "Videos and images (*.avi *.mp4 *.mov *.mkv *.webm *.png *.jpg *.jpeg);;All (*)"
@@ -85,7 +85,7 @@ class _Param(QWidget):
 
 class ControlsPanel(QWidget):
     start_clicked = Signal()
-    method_changed = Signal(str)  # a key of engine.methods.METHODS
+    method_changed = Signal(str)  # a key of lprr.engine.methods.METHODS
     calibrate_clicked = Signal(float)  # seconds
     reset_calibration_clicked = Signal()
     mirror_changed = Signal(bool)
@@ -98,7 +98,7 @@ class ControlsPanel(QWidget):
                  backends: list[tuple[str, str | None]], methods: Sequence[str] = ("lprr",),
                  parent=None):
         """sources: (label, spec) pairs; backends: (name, reason it is unavailable or None);
-        methods: retargeting method names (engine.methods.METHODS)."""
+        methods: retargeting method names (lprr.engine.methods.METHODS)."""
         super().__init__(parent)
         self.tabs = QTabWidget()
         lay = QVBoxLayout(self)
@@ -295,7 +295,7 @@ class ControlsPanel(QWidget):
         self._protocol = "native"
         self.protocol_combo.currentIndexChanged.connect(self._protocol_changed)
         form.addRow("Protocol", self.protocol_combo)
-        self.names_combo = QComboBox()  # the name style (engine.sinks.names)
+        self.names_combo = QComboBox()  # the name style (lprr.engine.sinks.names)
         for style in NAME_STYLES:
             self.names_combo.addItem(style, style)
         self.names_combo.setToolTip("names on the wire (VMC, native): arkit eyeBlinkLeft, "

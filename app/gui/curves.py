@@ -14,8 +14,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QWidget
 
-from app.gui.history import WeightHistory
-from engine.controls import CONTROL_NAMES, REGIONS
+from lprr.app.gui.history import WeightHistory
+from lprr.engine.controls import CONTROL_NAMES, REGIONS
 
 pg.setConfigOptions(antialias=False, background=(24, 24, 28), foreground=(200, 200, 205))
 

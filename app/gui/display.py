@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from engine.errors import UserError
+from lprr.engine.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -31,16 +31,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.character_proc import CharacterRenderer
-from app.gui.controls_panel import ControlsPanel
-from app.gui.curves import CurvesWidget
-from app.gui.meter import RedrawMeter
-from app.gui.views import ImageView, PatchStrip, Prepared
-from app.gui.worker import LiveSession, SessionConfig, describe_error, frames_text
-from engine.controls import CONTROL_NAMES
-from engine.errors import UserError
-from engine.paths import ASSETS, DEFAULT_MODELS
-from engine.retarget import FrameResult
+from lprr.app.gui.character_proc import CharacterRenderer
+from lprr.app.gui.controls_panel import ControlsPanel
+from lprr.app.gui.curves import CurvesWidget
+from lprr.app.gui.meter import RedrawMeter
+from lprr.app.gui.views import ImageView, PatchStrip, Prepared
+from lprr.app.gui.worker import LiveSession, SessionConfig, describe_error, frames_text
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.errors import UserError
+from lprr.engine.paths import ASSETS, DEFAULT_MODELS
+from lprr.engine.retarget import FrameResult
 
 log = logging.getLogger(__name__)
 DEMO_CLIP = ASSETS / "demo" / "clip" / "frames.avi"
@@ -48,7 +48,7 @@ DEMO_CLIP = ASSETS / "demo" / "clip" / "frames.avi"
 
 def default_sources(extra: str | None = None) -> list[tuple[str, str]]:
     """(label, spec) for the source list: the given source, cameras found, the demo clip."""
-    from engine.capture import list_cameras
+    from lprr.engine.capture import list_cameras
 
     out: list[tuple[str, str]] = []
     if extra:
@@ -108,8 +108,8 @@ class MainWindow(QMainWindow):
         second (a 10 s plot ~600 px wide scrolls 2 px a refresh at 30); character_process:
         render the character preview in a child process (app/gui/character_proc.py)."""
         super().__init__()
-        from engine.backends import BACKEND_NAMES, available_backends
-        from engine.methods import METHODS
+        from lprr.engine.backends import BACKEND_NAMES, available_backends
+        from lprr.engine.methods import METHODS
 
         self.setWindowTitle("lprr — live facial retargeting")
         self.paced = paced
@@ -370,7 +370,7 @@ class MainWindow(QMainWindow):
     def prepare_display(self, r: FrameResult) -> DisplayFrame:
         """Everything a redraw needs, scaled and converted for the views; runs on the
         session's presenter thread (never raises: a failure comes back as ``error``)."""
-        from engine.preview import annotate
+        from lprr.engine.preview import annotate
 
         t0 = time.perf_counter()
         d = DisplayFrame(r)

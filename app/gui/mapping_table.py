@@ -1,5 +1,5 @@
 """The per-control table: gain, offset, exponent and clamp (min, max) of the output mapping,
-saved to and loaded from the mapping TOML (engine.post.mapping), plus the neutral offsets
+saved to and loaded from the mapping TOML (lprr.engine.post.mapping), plus the neutral offsets
 the last calibration measured (read-only)."""
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from engine.controls import CONTROL_NAMES, REGIONS
-from engine.errors import UserError
-from engine.post.mapping import ControlMap, WeightMapping
+from lprr.engine.controls import CONTROL_NAMES, REGIONS
+from lprr.engine.errors import UserError
+from lprr.engine.post.mapping import ControlMap, WeightMapping
 
 KEYS = tuple(f.name for f in fields(ControlMap))  # gain, offset, exponent, min, max
 HEADERS = ("control", *KEYS, "neutral")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from engine.timing import StageTimes
+from lprr.engine.timing import StageTimes
 
 _KINDS = ("redraw", "draw", "paint", "curves", "prepare")
 

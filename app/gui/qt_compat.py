@@ -1,4 +1,4 @@
-"""Qt environment fixes, applied when ``app.gui`` is imported.
+"""Qt environment fixes, applied when ``lprr.app.gui`` is imported.
 
 1. opencv-python (non-headless builds, which mediapipe's opencv-contrib-python is) sets
    QT_QPA_PLATFORM_PLUGIN_PATH to its own Qt 5 plugins when cv2 is imported; PySide6
@@ -71,7 +71,7 @@ def _can_patch_refcounts() -> bool:
 def install() -> bool:
     """Make None/True/False effectively immortal if this PySide6 drops references to them.
 
-    True when it did. Call before the GUI runs (``app.gui`` does, on import)."""
+    True when it did. Call before the GUI runs (``lprr.app.gui`` does, on import)."""
     global _installed
     if _installed or not _can_patch_refcounts():
         return False

@@ -2,7 +2,7 @@
 thread.
 
 ``LiveSession.start`` returns at once; a starter thread opens the source, loads the models
-and starts the pipeline (the same wiring as ``engine.session.run_live``). Results come back
+and starts the pipeline (the same wiring as ``lprr.engine.session.run_live``). Results come back
 through ``on_result`` on the pipeline's inference thread: each one is appended to the curve
 history and kept as the *latest* result. With a ``prepare`` function (the window's), a
 ``Presenter`` thread turns the newest result into display images off the GUI thread; either
@@ -25,14 +25,14 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.gui.history import WeightHistory
-from app.gui.presenter import Presenter
-from engine.capture import IMAGE_EXTS, Capture, Source, VideoFileSource
-from engine.controls import CONTROL_NAMES
-from engine.errors import UserError
-from engine.post.mapping import ControlMap, WeightMapping
-from engine.retarget import FrameResult
-from engine.sinks.base import Sink
+from lprr.app.gui.history import WeightHistory
+from lprr.app.gui.presenter import Presenter
+from lprr.engine.capture import IMAGE_EXTS, Capture, Source, VideoFileSource
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.errors import UserError
+from lprr.engine.post.mapping import ControlMap, WeightMapping
+from lprr.engine.retarget import FrameResult
+from lprr.engine.sinks.base import Sink
 
 log = logging.getLogger(__name__)
 _SESSIONS: weakref.WeakSet[LiveSession] = weakref.WeakSet()
@@ -98,7 +98,7 @@ def open_capture(source: str, mirror: bool, loop: bool, paced: bool = True,
     if loop and not text.isdigit() and p.is_file() and p.suffix.lower() not in IMAGE_EXTS:
         cap = Capture(LoopingVideo(p), mirror=mirror)
     elif text.startswith("puppet:"):
-        from engine.session import open_source
+        from lprr.engine.session import open_source
 
         cap = open_source(text, mirror=mirror, drop=True)
     else:
@@ -389,11 +389,11 @@ class LiveSession(QObject):
                 self.failed.emit(describe_error(e))
 
     def _build(self, run: _Run) -> None:
-        from engine.methods import create_method
-        from engine.pipeline import Pipeline
-        from engine.post.postprocess import PostConfig, PostProcessor
-        from engine.session import capture_frames
-        from engine.timing import StageTimes
+        from lprr.engine.methods import create_method
+        from lprr.engine.pipeline import Pipeline
+        from lprr.engine.post.postprocess import PostConfig, PostProcessor
+        from lprr.engine.session import capture_frames
+        from lprr.engine.timing import StageTimes
 
         def check() -> None:
             if run.cancel.is_set():
@@ -561,7 +561,7 @@ class LiveSession(QObject):
             if self._run is not None:
                 self._run.sinks.set("osc", None)
             return "off"
-        from engine.sinks import create_sink
+        from lprr.engine.sinks import create_sink
 
         run = self._run
         fps = run.cap.source.fps if run is not None and run.cap is not None else None
@@ -577,7 +577,7 @@ class LiveSession(QObject):
 
     def _make_osc(self, sinks: LiveSinks, cap: Capture | None = None) -> None:
         if self.osc is not None:
-            from engine.sinks import create_sink
+            from lprr.engine.sinks import create_sink
 
             protocol, endpoint, names, rename = self.osc
             sinks.set("osc", create_sink(protocol, endpoint, names=names, rename=rename,
@@ -586,7 +586,7 @@ class LiveSession(QObject):
     def set_recording(self, path: str | Path | None) -> str:
         """Record weights to a .csv/.jsonl file (None: stop recording and close the file)."""
         if path:
-            from engine.sinks.recorder import FORMATS
+            from lprr.engine.sinks.recorder import FORMATS
 
             if Path(path).suffix.lower() not in FORMATS:
                 raise UserError(f"cannot record to {path}: use a .csv or .jsonl file")
@@ -601,7 +601,7 @@ class LiveSession(QObject):
         return str(self.record_path)
 
     def _make_recorder(self, sinks: LiveSinks, path: Path, cap: Capture | None) -> None:
-        from engine.sinks.recorder import Recorder
+        from lprr.engine.sinks.recorder import Recorder
 
         path.parent.mkdir(parents=True, exist_ok=True)
         fps = (cap.source.fps if cap is not None else None) or 30.0

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import UserError
-from engine.manifest import Manifest, ModelSpec
+from lprr.engine.errors import UserError
+from lprr.engine.manifest import Manifest, ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class BackendOptions:
     opt_batch: int = 1
     max_batch: int = 8
     workspace_mb: int = 1024  # TensorRT builder workspace
-    cache_dir: Path | None = None  # default: ~/.cache/lprr (see engine.backends.runtime)
+    cache_dir: Path | None = None  # default: ~/.cache/lprr (see lprr.engine.backends.runtime)
 
     def cpu_threads(self) -> int:
         return self.threads if self.threads > 0 else max(1, min(2, os.cpu_count() or 1))
@@ -115,7 +115,7 @@ class Backend(ABC):
 
 def _probe(name: str) -> str | None:
     mod, kind = _IMPL[name]
-    return importlib.import_module(f"engine.backends.{mod}").probe(kind)
+    return importlib.import_module(f"lprr.engine.backends.{mod}").probe(kind)
 
 
 @functools.lru_cache(maxsize=1)
@@ -141,7 +141,7 @@ def usable_backends() -> list[str]:
     return [n for n, r in available_backends().items() if r is None]
 
 
-# name -> (module in engine.backends, kind passed to its probe/factory)
+# name -> (module in lprr.engine.backends, kind passed to its probe/factory)
 _IMPL: dict[str, tuple[str, str]] = {
     "ort-cpu": ("ort", "cpu"),
     "ort-cuda": ("ort", "cuda"),
@@ -154,7 +154,7 @@ _IMPL: dict[str, tuple[str, str]] = {
 
 def _factory(name: str) -> Callable[..., Backend]:
     mod, kind = _IMPL[name]
-    module = importlib.import_module(f"engine.backends.{mod}")
+    module = importlib.import_module(f"lprr.engine.backends.{mod}")
     return functools.partial(module.create, kind)
 
 
@@ -207,7 +207,7 @@ def create_backend(name: str, manifest: Manifest, model_key: str,
 
 def describe_runtime() -> str:
     """A doctor report: which onnxruntime build is loaded, its providers, and every engine."""
-    from engine.backends import runtime
+    from lprr.engine.backends import runtime
 
     lines = []
     dists = runtime.installed_ort_distributions()

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.backends import Backend, BackendError, BackendOptions
-from engine.backends import runtime as rt
-from engine.manifest import ModelSpec, display_path
+from lprr.engine.backends import Backend, BackendError, BackendOptions
+from lprr.engine.backends import runtime as rt
+from lprr.engine.manifest import ModelSpec, display_path
 
 log = logging.getLogger(__name__)
 

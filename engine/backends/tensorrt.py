@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.backends import Backend, BackendError, BackendOptions
-from engine.backends import runtime as rt
-from engine.manifest import ModelSpec, display_path, sha256_file
+from lprr.engine.backends import Backend, BackendError, BackendOptions
+from lprr.engine.backends import runtime as rt
+from lprr.engine.manifest import ModelSpec, display_path, sha256_file
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.backends import Backend, BackendError, BackendOptions
-from engine.backends import runtime as rt
-from engine.manifest import ModelSpec, display_path
+from lprr.engine.backends import Backend, BackendError, BackendOptions
+from lprr.engine.backends import runtime as rt
+from lprr.engine.manifest import ModelSpec, display_path
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +37,30 @@ def probe(kind: str) -> str | None:
     return None
 
 
+# The architectures a manifest may name (its "builder"), each the function that builds it:
+# a fixed registry, so a model folder cannot make the engine import a module of its choosing.
+ARCHITECTURES = {
+    "models.nets:build_rm_runtime": "lprr.models.nets:build_rm_runtime",
+    "models.nets:build_wem": "lprr.models.nets:build_wem",
+}
+
+
+def register_architecture(name: str, ref: str) -> None:
+    """Add an architecture (code registers it; a manifest can only name one): ``ref`` is
+    'pkg.module:function', called as ``function(config) -> nn.Module``."""
+    ARCHITECTURES[name] = ref
+
+
 def import_builder(ref: str) -> Any:
-    """'pkg.module:function' -> the function."""
-    mod, sep, fn = ref.partition(":")
-    if not sep or not mod or not fn:
-        raise BackendError(f"torch builder {ref!r} must look like 'pkg.module:function'")
+    """An architecture name from a manifest (ARCHITECTURES) -> the function that builds it."""
+    if ref not in ARCHITECTURES:
+        raise BackendError(f"unknown torch architecture {ref!r} in the manifest "
+                           f"(known: {', '.join(ARCHITECTURES)})")
+    mod, _, fn = ARCHITECTURES[ref].partition(":")
     try:
         return getattr(importlib.import_module(mod), fn)
     except (ImportError, AttributeError) as e:
-        raise BackendError(f"cannot import torch builder {ref!r}: {e}") from None
+        raise BackendError(f"cannot import torch architecture {ref!r}: {e}") from None
 
 
 def build_module(spec: ModelSpec) -> Any:

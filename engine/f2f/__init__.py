@@ -6,5 +6,5 @@
 - ``transfer``: subspace deformation transfer onto a character rig;
 - ``calibrate``: neutral and subspace from an unlabelled performer take;
 - ``mouth``: mouth-patch retrieval from the character's render set;
-- ``method``: ``F2FMethod``, registered as ``f2f`` in ``engine.methods``.
+- ``method``: ``F2FMethod``, registered as ``f2f`` in ``lprr.engine.methods``.
 """

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.errors import UserError
-from engine.f2f.expression import (
+from lprr.engine.errors import UserError
+from lprr.engine.f2f.expression import (
     ExpressionBasis,
     ExpressionTracker,
     TrackerConfig,
     generic_basis,
     pca_basis,
 )
-from engine.f2f.rigid import bundle_neutral, select_keyframes
+from lprr.engine.f2f.rigid import bundle_neutral, select_keyframes
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.f2f.boxqp import solve_box_qp
-from engine.f2f.rigid import (
+from lprr.engine.f2f.boxqp import solve_box_qp
+from lprr.engine.f2f.rigid import (
     RobustConfig,
     Similarity,
     fit_similarity,
@@ -44,8 +44,8 @@ from engine.f2f.rigid import (
     robust_align,
     robust_weights,
 )
-from engine.world import rig
-from engine.world import topology as T
+from lprr.engine.world import rig
+from lprr.engine.world import topology as T
 
 log = logging.getLogger(__name__)
 N = T.N_LANDMARKS

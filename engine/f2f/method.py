@@ -1,8 +1,8 @@
 """The Face2Face-style retargeting method (``lprr run --method f2f``): no training, any face.
 
 Per frame, from MediaPipe's 478 landmarks: robust rigid alignment and expression fitting
-in the performer's subspace (``engine.f2f.expression``), then subspace deformation
-transfer to the character's rig (``engine.f2f.transfer``). The performer's neutral comes
+in the performer's subspace (``lprr.engine.f2f.expression``), then subspace deformation
+transfer to the character's rig (``lprr.engine.f2f.transfer``). The performer's neutral comes
 from a calibration take (``calibration=``: an unlabelled video or take folder that starts
 with a neutral face, e.g. a ROM take), or, without one, from the stream itself: the most
 neutral-looking face frames seen so far (engine/neutral.py), so a stream that starts
@@ -19,17 +19,22 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.controls import CONTROL_NAMES
-from engine.errors import UserError
-from engine.f2f.blas import blas_threads
-from engine.f2f.calibrate import CalibrationConfig, calibrate, estimate_neutral
-from engine.f2f.expression import ExpressionBasis, ExpressionTracker, TrackerConfig, generic_basis
-from engine.f2f.mouth import MouthRetrieval
-from engine.f2f.transfer import CharacterTarget, SubspaceTransfer, TransferConfig
-from engine.landmarks import calibration_landmarks
-from engine.neutral import NeutralConfig, RunningNeutral
-from engine.timing import StageTimes
-from engine.world import rig
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.errors import UserError
+from lprr.engine.f2f.blas import blas_threads
+from lprr.engine.f2f.calibrate import CalibrationConfig, calibrate, estimate_neutral
+from lprr.engine.f2f.expression import (
+    ExpressionBasis,
+    ExpressionTracker,
+    TrackerConfig,
+    generic_basis,
+)
+from lprr.engine.f2f.mouth import MouthRetrieval
+from lprr.engine.f2f.transfer import CharacterTarget, SubspaceTransfer, TransferConfig
+from lprr.engine.landmarks import calibration_landmarks
+from lprr.engine.neutral import NeutralConfig, RunningNeutral
+from lprr.engine.timing import StageTimes
+from lprr.engine.world import rig
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.apem import extract_patches
-from engine.controls import CONTROL_NAMES, REGIONS
-from engine.errors import UserError
+from lprr.engine.apem import extract_patches
+from lprr.engine.controls import CONTROL_NAMES, REGIONS
+from lprr.engine.errors import UserError
 
 log = logging.getLogger(__name__)
 MOUTH = np.array([CONTROL_NAMES.index(n) for n in REGIONS["mouth"]])
@@ -57,7 +57,7 @@ class MouthRetrieval:
     @classmethod
     def from_take(cls, path: str | Path, max_items: int = 800) -> MouthRetrieval:
         """Index a character take (frames + weights.csv; landmarks.npy, else MediaPipe)."""
-        from engine.take import Take, TakeError
+        from lprr.engine.take import Take, TakeError
 
         try:
             take = Take(path)
@@ -68,7 +68,7 @@ class MouthRetrieval:
         lms = take.landmarks
         landmarker = None
         if lms is None:
-            from engine.landmarks import FaceLandmarker
+            from lprr.engine.landmarks import FaceLandmarker
 
             landmarker = FaceLandmarker(static=True)
         ws, ps = [], []
@@ -95,8 +95,8 @@ class MouthRetrieval:
     def from_demo(cls, n: int = 240, seed: int = 0, size: int = 256) -> MouthRetrieval:
         """Render a small set of the demo character (natural mouth motion plus each mouth
         control alone at a few levels); about a tenth of a second per 10 renders."""
-        from engine.world.character import DemoCharacter
-        from engine.world.sequences import natural_sequence
+        from lprr.engine.world.character import DemoCharacter
+        from lprr.engine.world.sequences import natural_sequence
 
         char = DemoCharacter(size=size)
         solo = np.zeros((3 * len(MOUTH), len(CONTROL_NAMES)), np.float32)

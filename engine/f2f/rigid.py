@@ -2,7 +2,7 @@
 
 Everything works in a *canonical face frame*: origin between the eye centres, axes u (the
 subject's right eye -> left eye), v (down the face), w (into the face), one unit = the
-inter-ocular distance (``engine.world.rig.FaceFrame``). A frame's pixel landmarks are
+inter-ocular distance (``lprr.engine.world.rig.FaceFrame``). A frame's pixel landmarks are
 mapped into it by a similarity transform (scale, 3D rotation, translation) fitted by
 IRLS-weighted Procrustes (Umeyama's closed form with per-point weights), so residuals and
 robust thresholds are in IOD units whatever the face's size in the image.
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.world import topology as T
-from engine.world.rig import FaceFrame
+from lprr.engine.world import topology as T
+from lprr.engine.world.rig import FaceFrame
 
 N = T.N_LANDMARKS
 # Points that move little with expression (eye corners, nose, forehead, temples); they get

@@ -44,12 +44,12 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.controls import CONTROL_NAMES
-from engine.errors import UserError
-from engine.f2f.boxqp import solve_box_qp
-from engine.world import rig
-from engine.world import topology as T
-from engine.world.rig import FaceFrame
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.errors import UserError
+from lprr.engine.f2f.boxqp import solve_box_qp
+from lprr.engine.world import rig
+from lprr.engine.world import topology as T
+from lprr.engine.world.rig import FaceFrame
 
 log = logging.getLogger(__name__)
 N = T.N_LANDMARKS
@@ -127,7 +127,7 @@ class CharacterTarget:
     @classmethod
     def demo(cls, proportions: rig.RigProportions = rig.CHARACTER) -> CharacterTarget:
         """The demo character (its base mesh and its stylised rig)."""
-        from engine.world import character_mesh as cm
+        from lprr.engine.world import character_mesh as cm
 
         base = cm.load_base()
         return cls.from_arrays(base, rig.control_deltas(base, proportions), name="demo")

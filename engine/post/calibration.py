@@ -1,6 +1,6 @@
 """Neutral calibration: record a relaxed face, then subtract its per-control offsets.
 
-The eyelid controls (engine.controls.EYELID_CONTROLS) are never offset: a neutral face has
+The eyelid controls (lprr.engine.controls.EYELID_CONTROLS) are never offset: a neutral face has
 open eyes, and a slightly-closed resting estimate subtracted from every frame would stop
 blinks from reaching 1 or push open eyes below 0.
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.controls import CONTROL_NAMES, EYELID_CONTROLS
-from engine.errors import UserError
+from lprr.engine.controls import CONTROL_NAMES, EYELID_CONTROLS
+from lprr.engine.errors import UserError
 
 
 class NeutralCalibration:

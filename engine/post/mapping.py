@@ -10,7 +10,7 @@ defined. File layout (every key optional; a control inherits its region, then ``
     min = 0.0
     max = 1.0
 
-    [regions.mouth]         # "eyes", "brows" or "mouth" (engine.controls.REGIONS)
+    [regions.mouth]         # "eyes", "brows" or "mouth" (lprr.engine.controls.REGIONS)
     gain = 1.1
 
     [controls.jawOpen]      # an ARKit control name
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.controls import CONTROL_NAMES, REGIONS
-from engine.errors import UserError
+from lprr.engine.controls import CONTROL_NAMES, REGIONS
+from lprr.engine.errors import UserError
 
 if sys.version_info >= (3, 11):
     import tomllib

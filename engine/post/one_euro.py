@@ -82,7 +82,7 @@ class OneEuroFilter:
 # the mouth group. MediaPipe's beta=80 is for landmark coordinates in face-size units; weights
 # move about 10/s in a blink and 2-4/s in speech, so useful betas here are 1-5.
 #
-# Tuning (`python -m engine.post.tuning`: 0.02 std Gaussian noise on the weights, d_cutoff 1 Hz; "jitter" is the
+# Tuning (`python -m lprr.engine.post.tuning`: 0.02 std Gaussian noise on the weights, d_cutoff 1 Hz; "jitter" is the
 # std of frame-to-frame change, filtered / raw; at 60 fps, 30 fps in brackets):
 #   eyes   light   (2.0, 5.0): jitter x0.17 (0.28), 80 ms blink peak 1.00, no lag
 #          default (1.0, 5.0): jitter x0.13 (0.20), blink peak 1.00 (1.00), no 50% lag

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.controls import CONTROL_NAMES, EYELID_CONTROLS, REGIONS
-from engine.post.calibration import NeutralCalibration
-from engine.post.mapping import WeightMapping
-from engine.post.one_euro import SMOOTHING_PRESETS, OneEuroFilter
+from lprr.engine.controls import CONTROL_NAMES, EYELID_CONTROLS, REGIONS
+from lprr.engine.post.calibration import NeutralCalibration
+from lprr.engine.post.mapping import WeightMapping
+from lprr.engine.post.one_euro import SMOOTHING_PRESETS, OneEuroFilter
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Measure a One Euro setting on synthetic weight curves: ``python -m engine.post.tuning``.
+"""Measure a One Euro setting on synthetic weight curves: ``python -m lprr.engine.post.tuning``.
 
 Signals (0-1 weight units, Gaussian noise of ``sigma`` added): a still face at 0.3, an 80 ms
 blink (0 -> 1, hold 60 ms, 120 ms down), and 4 Hz "speech" (0.35 +- 0.3). Reported: jitter
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.post.one_euro import SMOOTHING_PRESETS, OneEuroFilter
+from lprr.engine.post.one_euro import SMOOTHING_PRESETS, OneEuroFilter
 
 
 def _filter(mc: float, beta: float, signal: np.ndarray, fps: float, sigma: float,

@@ -1,13 +1,13 @@
 """Outputs: OSC (native /lprr/* and VMC), Live Link Face UDP, and a CSV/JSON-lines recorder."""
 from __future__ import annotations
 
-from engine.errors import UserError
-from engine.sinks.base import DEFAULT_HOST, Sink, UdpSink, parse_endpoint, resolve_udp
-from engine.sinks.livelink import LiveLinkSink, decode_livelink, encode_livelink
-from engine.sinks.names import NAME_STYLES, WireNames, check_style
-from engine.sinks.osc_native import OscNativeSink
-from engine.sinks.recorder import Recorder, read_recording
-from engine.sinks.vmc import VmcSink
+from lprr.engine.errors import UserError
+from lprr.engine.sinks.base import DEFAULT_HOST, Sink, UdpSink, parse_endpoint, resolve_udp
+from lprr.engine.sinks.livelink import LiveLinkSink, decode_livelink, encode_livelink
+from lprr.engine.sinks.names import NAME_STYLES, WireNames, check_style
+from lprr.engine.sinks.osc_native import OscNativeSink
+from lprr.engine.sinks.recorder import Recorder, read_recording
+from lprr.engine.sinks.vmc import VmcSink
 
 PROTOCOLS = {"native": OscNativeSink, "vmc": VmcSink, "livelink": LiveLinkSink}
 DEFAULT_PORTS = {"native": 9000, "vmc": 39539, "livelink": 11111}

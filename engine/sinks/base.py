@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.errors import UserError
+from lprr.engine.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ Channels are placed by NAME into that order (never by index: lprr's control orde
 slots lprr does not produce (e.g. cheekSquintLeft, the head and eye rotations) are 0.
 
 Like the iPhone app: the device id is a 36-character UUID, one per install
-(engine.user_config.livelink_device_id); with that length the packet is also what the
+(lprr.engine.user_config.livelink_device_id); with that length the packet is also what the
 ``pylivelinkface`` library expects. The frame time is the source's timecode: the frame number
 and sub-frame of the source's media time at the source's frame rate (30000/1001 for 29.97).
 """
@@ -31,7 +31,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from engine.sinks.base import DEFAULT_HOST, UdpSink
+from lprr.engine.sinks.base import DEFAULT_HOST, UdpSink
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class LiveLinkSink(UdpSink):
         unknown, then 60/1, the iPhone app's rate)."""
         super().__init__(host, port)
         if device_id is None:
-            from engine.user_config import livelink_device_id
+            from lprr.engine.user_config import livelink_device_id
 
             device_id = livelink_device_id()
         self.subject, self.device_id = subject, device_id

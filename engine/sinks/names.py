@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.errors import UserError
+from lprr.engine.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ Per frame, one bundle (time tag "immediately"):
     /lprr/w/<name> f     optional (per_control=True): one message per control
 
 The /lprr/w/ messages go in further bundles when the frame would exceed ``max_datagram``
-(1472 bytes, one Ethernet frame). Names follow the name style (engine.sinks.names).
+(1472 bytes, one Ethernet frame). Names follow the name style (lprr.engine.sinks.names).
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from engine.sinks.base import DEFAULT_HOST, UdpSink
-from engine.sinks.names import WireNames
-from engine.sinks.osc_wire import (
+from lprr.engine.sinks.base import DEFAULT_HOST, UdpSink
+from lprr.engine.sinks.names import WireNames
+from lprr.engine.sinks.osc_wire import (
     MAX_DATAGRAM,
     FloatArrayMessage,
     LabelledFloatMessages,

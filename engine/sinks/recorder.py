@@ -27,8 +27,8 @@ from typing import TextIO
 
 import numpy as np
 
-from engine.errors import UserError
-from engine.sinks.base import Sink
+from lprr.engine.errors import UserError
+from lprr.engine.sinks.base import Sink
 
 DEFAULT_TIMECODE_FPS = 30.0  # what the recorder uses for a source that does not say its rate
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}

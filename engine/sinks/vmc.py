@@ -12,7 +12,7 @@ Per frame, in order, split over as many OSC bundles as it takes to keep every da
 
 Receivers (EVMC4U, the reference Unity receiver, and the others checked in docs/osc_format.md)
 keep each Val until Apply, so a frame split over bundles is applied whole, at Apply. Names
-follow the name style (engine.sinks.names): ARKit camelCase, PascalCase perfect sync or the VRM
+follow the name style (lprr.engine.sinks.names): ARKit camelCase, PascalCase perfect sync or the VRM
 0.x preset clips; ``rename`` maps any of them further. Names are case-sensitive.
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from engine.sinks.base import DEFAULT_HOST, UdpSink
-from engine.sinks.names import WireNames
-from engine.sinks.osc_wire import (
+from lprr.engine.sinks.base import DEFAULT_HOST, UdpSink
+from lprr.engine.sinks.names import WireNames
+from lprr.engine.sinks.osc_wire import (
     MAX_DATAGRAM,
     LabelledFloatMessages,
     osc_message,

@@ -1,4 +1,4 @@
-"""Thin glue between take generation and the demo character (``engine.world.character``).
+"""Thin glue between take generation and the demo character (``lprr.engine.world.character``).
 
 ``--jitter J`` on the command line is the camera shift's standard deviation as a fraction
 of the frame (0.02 = 2 %); the character's ``CameraPose.jitter(rng, amount)`` scales all of
@@ -16,7 +16,7 @@ _SHIFT_PER_AMOUNT = 0.02  # CameraPose.jitter: tx/ty sigma at amount = 1
 
 
 def make_character(size: int = 256):
-    from engine.world.character import DemoCharacter
+    from lprr.engine.world.character import DemoCharacter
 
     return DemoCharacter(size=size)
 
@@ -26,7 +26,7 @@ class CameraJitter:
 
     def __init__(self, n_frames: int, fps: float = 30.0, seed: int = 0, amount: float = 0.02,
                  period_s: float = 1.2):
-        from engine.world.character import CameraPose
+        from lprr.engine.world.character import CameraPose
 
         self._cls = CameraPose
         self.n = max(1, int(n_frames))

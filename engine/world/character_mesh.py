@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.paths import ASSETS
-from engine.world import topology as T
+from lprr.engine.paths import ASSETS
+from lprr.engine.world import topology as T
 
 BASE_MESH_PATH = ASSETS / "character" / "base_mesh.npz"
 
@@ -26,7 +26,7 @@ BASE_MESH_PATH = ASSETS / "character" / "base_mesh.npz"
 # ------------------------------------------------------------------- build-time helpers
 def to_face_frame(landmarks: np.ndarray) -> np.ndarray:
     """(478, 3) pixel landmarks -> local u, v, w coordinates with inter-ocular distance 1."""
-    from engine.world.rig import FaceFrame
+    from lprr.engine.world.rig import FaceFrame
 
     frame = FaceFrame.from_landmarks(landmarks)
     return frame.to_local(landmarks) / frame.iod
@@ -148,8 +148,8 @@ def stylise(local: np.ndarray, s: Stylise | None = None) -> np.ndarray:
         p[: T.N_MESH, 2] = np.where(fixed, p[: T.N_MESH, 2], new)
     # 6. rounder, wider-open eyes
     if s.eye_open:
-        from engine.controls import INDEX
-        from engine.world import rig
+        from lprr.engine.controls import INDEX
+        from lprr.engine.world import rig
 
         d = rig.control_deltas(p)
         p = p + s.eye_open * (d[INDEX["eyeWideLeft"]] + d[INDEX["eyeWideRight"]])

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.capture import GeneratorSource
+from lprr.engine.capture import GeneratorSource
 
 
 def puppet_frames(photo: str | Path, seed: int = 0, fps: float = 30.0, size: int = 256,
                   chunk_s: float = 20.0) -> Iterator[np.ndarray]:
     """Frames forever, generated chunk by chunk so start-up stays quick."""
-    from engine.world.puppet import Puppet
-    from engine.world.puppet_effects import Realism, head_motion
-    from engine.world.sequences import natural_sequence
+    from lprr.engine.world.puppet import Puppet
+    from lprr.engine.world.puppet_effects import Realism, head_motion
+    from lprr.engine.world.sequences import natural_sequence
 
     puppet = Puppet(photo, size=size, seed=seed, realism=Realism())
     n = int(chunk_s * fps)
@@ -28,7 +28,7 @@ def puppet_frames(photo: str | Path, seed: int = 0, fps: float = 30.0, size: int
 
 
 def puppet_source(photo: str | Path, seed: int = 0, fps: float = 30.0) -> GeneratorSource:
-    from engine.world.puppet import load_photo
+    from lprr.engine.world.puppet import load_photo
 
     load_photo(photo)  # a missing or unreadable photo is a user error now, not mid-capture
     return GeneratorSource(lambda: puppet_frames(photo, seed, fps), fps)

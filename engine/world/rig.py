@@ -1,7 +1,7 @@
 """A face rig on the 478-point MediaPipe topology, built from any neutral landmark set.
 
 ``control_deltas(neutral)`` gives one displacement field per control (in the order of
-``engine.controls.CONTROL_NAMES``). Every field is sized by the face's own anatomy (eye
+``lprr.engine.controls.CONTROL_NAMES``). Every field is sized by the face's own anatomy (eye
 height and width, brow-to-lid distance, mouth width, lip thickness, inter-ocular
 distance) and laid out in the face's own frame, so it works on a photo's pixel landmarks
 (2D or 3D, y down, slightly rolled) and on a 3D character mesh in its own units alike.
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.controls import CONTROL_NAMES, INDEX
-from engine.world import topology as T
+from lprr.engine.controls import CONTROL_NAMES, INDEX
+from lprr.engine.world import topology as T
 
 log = logging.getLogger(__name__)
 
@@ -569,7 +569,7 @@ def control_deltas(neutral: np.ndarray, proportions: RigProportions = HUMAN) -> 
     """Per-control displacement fields (C, 478, D) for a neutral face (478, D), D = 2 or 3.
 
     ``neutral`` is any MediaPipe-layout landmark set: a photo's pixel landmarks (y down) or
-    a 3D mesh in its own units. Order: ``engine.controls.CONTROL_NAMES``.
+    a 3D mesh in its own units. Order: ``lprr.engine.controls.CONTROL_NAMES``.
     """
     neutral = np.asarray(neutral, dtype=np.float64)
     if neutral.ndim != 2 or neutral.shape[0] != N or neutral.shape[1] not in (2, 3):

@@ -1,7 +1,7 @@
 """Rig-weight trajectories for the demo world: natural performances and a range-of-motion take.
 
 All generators are seeded and reproducible and return (N, C) float32 weights in [0, 1], with
-columns in ``engine.controls.CONTROL_NAMES`` order.
+columns in ``lprr.engine.controls.CONTROL_NAMES`` order.
 
 The natural sequence is built from events on a few latent tracks, so that co-activation is
 sensible and opposite controls come from one signed signal (they can never both be on):
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.controls import CONTROL_NAMES, EXCLUSIVE, INDEX
+from lprr.engine.controls import CONTROL_NAMES, EXCLUSIVE, INDEX
 
 C = len(CONTROL_NAMES)
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.controls import CONTROL_NAMES
-from engine.take import TakeWriter
-from engine.world.sequences import natural_sequence, rom_sequence, webcam_sequence
+from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.take import TakeWriter
+from lprr.engine.world.sequences import natural_sequence, rom_sequence, webcam_sequence
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ def performer_take(photo: str | Path, out: str | Path, n_frames: int, *, seed: i
                    head: float = 1.0, realism: bool = True,
                    progress: Progress | None = None) -> TakeResult:
     """A performer take from a photo: puppet frames, true landmarks and the weights."""
-    from engine.world.puppet import Puppet
-    from engine.world.puppet_effects import Realism, head_motion
+    from lprr.engine.world.puppet import Puppet
+    from lprr.engine.world.puppet_effects import Realism, head_motion
 
     s_weights, s_head, s_fx = _streams(seed, 3)
     weights = take_weights(generator, n_frames, fps, s_weights)
@@ -102,7 +102,7 @@ def character_take(out: str | Path, n_frames: int, *, seed: int = 0,
                    generator: str = "natural", size: int = 256, fps: float = 30.0,
                    jitter: float = 0.02, progress: Progress | None = None) -> TakeResult:
     """A demo-character take: rendered frames, projected landmarks and the weights."""
-    from engine.world.character_adapter import CameraJitter, make_character
+    from lprr.engine.world.character_adapter import CameraJitter, make_character
 
     s_weights, s_cam = _streams(seed, 2)
     weights = take_weights(generator, n_frames, fps, s_weights)

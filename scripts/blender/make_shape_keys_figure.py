@@ -22,9 +22,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from app.commands import blender as bl
-from engine.controls import CONTROL_NAMES, INDEX
-from engine.sinks import create_sink
+from lprr.app.commands import blender as bl
+from lprr.engine.controls import CONTROL_NAMES, INDEX
+from lprr.engine.sinks import create_sink
 
 POSES = [
     ("neutral", {}),

@@ -55,7 +55,7 @@ def write_npy(path: str, values: list[float], shape: tuple[int, ...]) -> None:
 
 
 def write_weights_csv(path: str, names: list[str], rows: list[list[float]], fps: float) -> None:
-    """The same layout as lprr's engine.take.write_weights_csv."""
+    """The same layout as lprr's lprr.engine.take.write_weights_csv."""
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["frame", "time", *names])

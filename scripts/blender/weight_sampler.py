@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 
-# Opposite pairs (the same list as lprr's engine.controls.EXCLUSIVE, plus a few).
+# Opposite pairs (the same list as lprr's lprr.engine.controls.EXCLUSIVE, plus a few).
 EXCLUSIVE = (
     ("eyeBlinkLeft", "eyeWideLeft"), ("eyeBlinkRight", "eyeWideRight"),
     ("eyeLookUpLeft", "eyeLookDownLeft"), ("eyeLookUpRight", "eyeLookDownRight"),
