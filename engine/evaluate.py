@@ -23,7 +23,7 @@ import numpy as np
 
 from lprr.engine.controls import CONTROL_NAMES, REGIONS
 from lprr.engine.errors import UserError
-from lprr.engine.landmarks import LandmarkerConfig
+from lprr.engine.face.landmarks import LandmarkerConfig
 from lprr.engine.metrics import KEY_CONTROLS, score, to_jsonable
 from lprr.engine.paths import DEFAULT_MODELS
 from lprr.engine.session import open_source, run_to_end

@@ -51,7 +51,7 @@ class ClipResult:
 
 def clip_geometry(labels: ClipLabels, clip_dirs: Sequence[Path] = ()) -> dict[str, np.ndarray]:
     """The independent landmark measures of a clip (legacy FaceMesh, tracking mode)."""
-    from lprr.engine.landmarks import track_landmarks
+    from lprr.engine.face.landmarks import track_landmarks
 
     return geometry(track_landmarks(labels.open(clip_dirs)))
 

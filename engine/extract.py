@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lprr.engine.apem import PATCH_NAMES, PATCH_SIZE, Apem
 from lprr.engine.capture import ImageFolderSource, Source
-from lprr.engine.landmarks import N_LANDMARKS, FaceLandmarker
+from lprr.engine.face.apem import PATCH_NAMES, PATCH_SIZE, Apem
+from lprr.engine.face.landmarks import FaceLandmarker
+from lprr.engine.face.topology import N_LANDMARKS
 
 log = logging.getLogger(__name__)
 

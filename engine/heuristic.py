@@ -29,14 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lprr.engine.apem import RIGID_POINTS
 from lprr.engine.controls import CONTROL_NAMES
 from lprr.engine.f2f.rigid import fit_similarity
-from lprr.engine.landmarks import calibration_landmarks
+from lprr.engine.face import topology as T
+from lprr.engine.face.landmarks import calibration_landmarks
+from lprr.engine.face.topology import RIGID_POINTS
 from lprr.engine.neutral import NeutralConfig, RunningNeutral
 from lprr.engine.retarget import FrameResult
 from lprr.engine.timing import StageTimes
-from lprr.engine.world import topology as T
 
 log = logging.getLogger(__name__)
 

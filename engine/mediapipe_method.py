@@ -2,7 +2,7 @@
 
 This is what webcam VTuber tools give their users, so it is both a useful mode (no
 training, any face) and the baseline the learned path must beat. The front end runs the
-tasks landmarker (engine/face_tasks.py) instead of FaceMesh; its 478 landmarks still feed
+tasks landmarker (engine/face/tasks.py) instead of FaceMesh; its 478 landmarks still feed
 APEM, so the patches, the GUI and every sink work as for the other methods. The scores go
 through the same post-processing (calibration, smoothing, mapping) as every method.
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from lprr.engine.controls import CONTROL_NAMES
 from lprr.engine.errors import UserError
-from lprr.engine.face_tasks import BLENDSHAPE_NAMES
+from lprr.engine.face.tasks import BLENDSHAPE_NAMES
 from lprr.engine.retarget import FrameResult
 from lprr.engine.timing import StageTimes
 

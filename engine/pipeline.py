@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lprr.engine.landmarks import LandmarkerConfig
+from lprr.engine.face.landmarks import LandmarkerConfig
 from lprr.engine.methods import Method
 from lprr.engine.retarget import FrameResult, FrontEnd
 from lprr.engine.timing import StageTimes

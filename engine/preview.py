@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lprr.engine.apem import PATCH_NAMES, PATCH_SIZE, invert_transform, map_points
+from lprr.engine.face.apem import PATCH_NAMES, PATCH_SIZE, invert_transform, map_points
 from lprr.engine.retarget import FrameResult
 
 _BOX = np.array([[0, 0], [PATCH_SIZE, 0], [PATCH_SIZE, PATCH_SIZE], [0, PATCH_SIZE]],

@@ -27,8 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lprr.engine.labels import ClipLabels
-from lprr.engine.landmarks import (
+from lprr.engine.face.topology import (
     EYE_INNER_L,
     EYE_INNER_R,
     EYE_OUTER_L,
@@ -42,6 +41,7 @@ from lprr.engine.landmarks import (
     MOUTH_CORNER_L,
     MOUTH_CORNER_R,
 )
+from lprr.engine.labels import ClipLabels
 from lprr.engine.metrics import EVENT_THRESHOLD, events, jitter, match_events, pearson
 
 NAN = float("nan")

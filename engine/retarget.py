@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lprr.engine.apem import PATCH_NAMES, Apem, Patches
 from lprr.engine.backends import Backend, BackendOptions, create_backend
-from lprr.engine.landmarks import LandmarkerConfig
+from lprr.engine.face.apem import PATCH_NAMES, Apem, Patches
+from lprr.engine.face.landmarks import LandmarkerConfig
 from lprr.engine.manifest import Manifest
 from lprr.engine.pca import Pca
 from lprr.engine.timing import StageTimes
@@ -41,7 +41,7 @@ class FrameResult:
     landmarks: np.ndarray | None = None
     patches: Patches | None = None
     reenacted: dict[str, np.ndarray] | None = None  # name -> uint8 BGR
-    blendshapes: np.ndarray | None = None  # MediaPipe's 52 scores (lprr.engine.face_tasks order)
+    blendshapes: np.ndarray | None = None  # MediaPipe's 52 scores (lprr.engine.face.tasks order)
     raw_weights: np.ndarray | None = None  # PCA-decoded, before post-processing
     weights: np.ndarray | None = None  # after post-processing
     extra: dict = field(default_factory=dict)
@@ -69,11 +69,11 @@ class Retargeter:
 
             raise ModelError(f"{self.manifest.path}: names no PCA file")
         self.pca = Pca.load(self.manifest.pca)
-        # RMs exported with a sketch channel read the landmark contours too (engine/sketch.py)
+        # RMs exported with a sketch channel read the landmark contours too (engine/face/sketch.py)
         self.sketch_channel = self.rm.spec.inputs[PATCH_NAMES[0]][1] == 4
         self.sketch_map = None
         if self.sketch_channel and self.manifest.sketch is not None:
-            from lprr.engine.sketch import SketchMap
+            from lprr.engine.face.sketch import SketchMap
 
             self.sketch_map = SketchMap.load(self.manifest.sketch)
         self.times = times or StageTimes()
@@ -88,7 +88,7 @@ class Retargeter:
         feed = {p: to_model_input(np.stack([q.images[p] for q in patches]))
                 for p in PATCH_NAMES}
         if self.sketch_channel:
-            from lprr.engine.sketch import sketches, to_patch
+            from lprr.engine.face.sketch import sketches, to_patch
 
             if landmarks is None:
                 raise ValueError("these models read landmark sketches: pass the landmarks")
@@ -139,18 +139,18 @@ class FrontEnd:
 
     ``landmarker``: "facemesh" (the legacy FaceMesh solution, landmarks only, the fastest) or
     "tasks" (MediaPipe's FaceLandmarker, which also scores 52 blendshapes; see
-    engine/face_tasks.py). A method says which it needs (``Method.landmarker``)."""
+    engine/face/tasks.py). A method says which it needs (``Method.landmarker``)."""
 
     def __init__(self, static: bool = False, times: StageTimes | None = None,
                  landmarker: str = "facemesh", config: LandmarkerConfig | None = None):
-        # which face is followed, and the smallest one read (lprr.engine.landmarks)
+        # which face is followed, and the smallest one read (lprr.engine.face.landmarks)
         config = replace(config or LandmarkerConfig(), static_image_mode=static)
         if landmarker == "tasks":
-            from lprr.engine.face_tasks import TaskLandmarker
+            from lprr.engine.face.tasks import TaskLandmarker
 
             self.landmarker = TaskLandmarker(config)
         elif landmarker == "facemesh":
-            from lprr.engine.landmarks import FaceLandmarker
+            from lprr.engine.face.landmarks import FaceLandmarker
 
             self.landmarker = FaceLandmarker(config)
         else:

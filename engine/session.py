@@ -14,7 +14,7 @@ import numpy as np
 
 from lprr.engine.capture import Capture
 from lprr.engine.errors import Interrupted, UserError
-from lprr.engine.landmarks import LandmarkerConfig
+from lprr.engine.face.landmarks import LandmarkerConfig
 from lprr.engine.methods import Method, create_method
 from lprr.engine.pipeline import Pipeline, PipelineConfig
 from lprr.engine.retarget import FrameResult
@@ -168,7 +168,7 @@ class LiveOptions:
     smoothing: str = "default"  # lprr.engine.post.one_euro.SMOOTHING_PRESETS
     names: str = "arkit"  # name style on the wire (lprr.engine.sinks.names), vmc and native
     subject: str | None = None  # Live Link subject (None: "lprr")
-    face: str = "largest"  # which face is followed first (lprr.engine.landmarks.FACE_PICKS)
+    face: str = "largest"  # which face is followed first (lprr.engine.face.landmarks.FACE_PICKS)
     min_face_px: float | None = None  # smallest face read (None: LandmarkerConfig's)
 
     def faces(self) -> LandmarkerConfig:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lprr.engine.apem import PATCH_NAMES, FaceFrame, crop
 from lprr.engine.errors import UserError
+from lprr.engine.face.apem import PATCH_NAMES, PatchFrame, crop
+from lprr.engine.face.sketch import to_patch
 from lprr.engine.retarget import to_model_input
-from lprr.engine.sketch import to_patch
 from lprr.engine.take import Take
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def character_patches(take_dir: str | Path, max_frames: int | None = None
             lm = take.landmarks[i]
             if not np.isfinite(lm).all():
                 continue
-            p = crop(frame, FaceFrame.from_landmarks(lm))
+            p = crop(frame, PatchFrame.from_landmarks(lm))
             for k in PATCH_NAMES:
                 out[k].append(p.images[k])
             lm_patch.append(to_patch(lm, p.transforms))
@@ -129,7 +129,7 @@ def to_tensor_batch(patches_bgr: np.ndarray):
 
 def rm_sketches(lm_patch: np.ndarray, mapping=None) -> dict[str, np.ndarray]:
     """(N,3,478,2) patch-space landmarks -> {patch: (N,128,128) uint8 sketches}."""
-    from lprr.engine.sketch import sketches
+    from lprr.engine.face.sketch import sketches
 
     drawn = np.stack([sketches(p, mapping) for p in lm_patch]) if len(lm_patch) else \
         np.zeros((0, len(PATCH_NAMES), 128, 128), np.uint8)

@@ -58,7 +58,7 @@ def export_models(rms: dict[str, RM], wem: WEM, pca: Pca, out: Path, name: str,
     if list(pca.names) != list(CONTROL_NAMES):
         log.warning("PCA controls differ from lprr's control list; the manifest keeps the "
                     "PCA's names")
-    from lprr.engine.apem import PATCH_SPECS
+    from lprr.engine.face.apem import PATCH_SPECS
 
     manifest = {
         "name": name,

@@ -25,7 +25,7 @@ class RMConfig:
     # trains to useful reconstructions in far fewer steps than a dense bottleneck, which
     # matters on a 2-core CPU. dense=True is the deepfake-style vector bottleneck.
     dense: bool = False
-    # 3: the patch alone; 4: the patch plus its landmark sketch (engine/sketch.py), which
+    # 3: the patch alone; 4: the patch plus its landmark sketch (engine/face/sketch.py), which
     # gives both identities' encodings a common geometric channel.
     in_channels: int = 4
 

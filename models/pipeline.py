@@ -51,7 +51,7 @@ def sketch_data(perf: dict, char: dict, run: Path
                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The performer->character sketch map (saved as run/sketch.npz, shipped with the
     models) and both identities' sketches."""
-    from lprr.engine.sketch import SketchMap
+    from lprr.engine.face.sketch import SketchMap
 
     mapping = SketchMap.fit(perf["lm_patch"], char["lm_patch"])
     run.mkdir(parents=True, exist_ok=True)

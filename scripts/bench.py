@@ -52,11 +52,11 @@ def read_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
 def landmarker_alone(kind: str, frames: list[np.ndarray], fps: float) -> float:
     """frames/s of one landmarker in tracking mode over ``frames`` (already decoded)."""
     if kind == "facemesh":
-        from lprr.engine.landmarks import FaceLandmarker
+        from lprr.engine.face.landmarks import FaceLandmarker
 
         lm = FaceLandmarker(static=False)
     else:
-        from lprr.engine.face_tasks import TaskLandmarker
+        from lprr.engine.face.tasks import TaskLandmarker
 
         lm = TaskLandmarker(static=False, blendshapes=kind == "tasks+blendshapes")
     try:

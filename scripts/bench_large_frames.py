@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from lprr.engine.capture import open_source
-from lprr.engine.landmarks import FaceLandmarker, LandmarkerConfig
+from lprr.engine.face.landmarks import FaceLandmarker, LandmarkerConfig
 
 SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160)}
 
@@ -36,7 +36,7 @@ def _frames(path: Path, limit: int) -> list[np.ndarray]:
 def _landmarker(kind: str, max_side: int):
     cfg = LandmarkerConfig(max_side=max_side)
     if kind == "tasks":
-        from lprr.engine.face_tasks import TaskLandmarker
+        from lprr.engine.face.tasks import TaskLandmarker
 
         return TaskLandmarker(cfg)
     return FaceLandmarker(cfg)

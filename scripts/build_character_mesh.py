@@ -20,10 +20,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lprr.engine.controls import CONTROL_NAMES
-from lprr.engine.landmarks import FaceLandmarker
+from lprr.engine.face import topology as T
+from lprr.engine.face.landmarks import FaceLandmarker
 from lprr.engine.world import character_mesh as cm
 from lprr.engine.world import rig
-from lprr.engine.world import topology as T
 
 log = logging.getLogger("build_character_mesh")
 

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lprr.engine.apem import PATCH_NAMES, extract_patches
 from lprr.engine.controls import CONTROL_NAMES, INDEX
+from lprr.engine.face.apem import PATCH_NAMES, extract_patches
 from lprr.engine.paths import DOCS
 
 log = logging.getLogger("contact_sheet")
@@ -95,7 +95,7 @@ def character_row(size: int) -> np.ndarray:
 
 
 def puppet_row(photo, title: str, size: int) -> np.ndarray:
-    from lprr.engine.landmarks import FaceLandmarker
+    from lprr.engine.face.landmarks import FaceLandmarker
     from lprr.engine.world.puppet import Puppet
 
     pup = Puppet(photo, size=size)

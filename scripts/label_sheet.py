@@ -25,8 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lprr.engine.capture import open_source
-from lprr.engine.labels import LABEL_COLOURS, ClipLabels
-from lprr.engine.landmarks import (
+from lprr.engine.face.landmarks import (
     EYE_INNER_L,
     EYE_INNER_R,
     EYE_OUTER_L,
@@ -35,6 +34,7 @@ from lprr.engine.landmarks import (
     MOUTH_CORNER_R,
     FaceLandmarker,
 )
+from lprr.engine.labels import LABEL_COLOURS, ClipLabels
 
 TILE = 150
 TEXT_H = 16

@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lprr.engine.apem import PATCH_NAMES
+from lprr.engine.face.apem import PATCH_NAMES
+from lprr.engine.face.sketch import sketches, to_patch
 from lprr.engine.paths import DOCS
 from lprr.engine.retarget import FrontEnd, Retargeter
-from lprr.engine.sketch import sketches, to_patch
 from lprr.engine.take import Take
 
 log = logging.getLogger("reenact_grid")

@@ -3,7 +3,7 @@
 Every frame of a real clip is scaled down (the whole frame, as a far-away or low-resolution
 camera would see it) and read by a method; the readings are compared with the same method's
 readings at full size, frame by frame. The face size is the distance between the eye
-centres (``lprr.engine.landmarks.face_size``) at full size times the scale.
+centres (``lprr.engine.face.landmarks.face_size``) at full size times the scale.
 
     python scripts/small_faces.py data/realfaces/WolfgangLanger_Pexels.mp4 --method lprr
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from lprr.engine.capture import GeneratorSource, open_source
 from lprr.engine.evaluate import MethodSpec, predict
-from lprr.engine.landmarks import FaceLandmarker, face_size
+from lprr.engine.face.landmarks import FaceLandmarker, face_size
 
 SCALES = (1.0, 0.5, 0.35, 0.25, 0.18, 0.13, 0.1, 0.07)
 

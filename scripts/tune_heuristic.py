@@ -24,13 +24,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.face.landmarks import track_landmarks
 from lprr.engine.heuristic import (
     HeuristicConfig,
     Neutral,
     measures,
     weights_from_measures,
 )
-from lprr.engine.landmarks import track_landmarks
 from lprr.engine.take import Take
 
 MULTIPLIERS = (0.5, 0.7, 0.85, 1.0, 1.2, 1.4, 2.0, 3.0)

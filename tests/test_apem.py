@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from lprr.engine import landmarks as L
-from lprr.engine.apem import PATCH_NAMES, PATCH_SIZE, Apem, FaceFrame, crop, map_points
-from lprr.engine.landmarks import FaceLandmarker
+from lprr.engine.face import topology as L
+from lprr.engine.face.apem import PATCH_NAMES, PATCH_SIZE, Apem, PatchFrame, crop, map_points
+from lprr.engine.face.landmarks import FaceLandmarker
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def static_lm():
 def _patches(lm, img):
     pts = lm.detect(img)
     assert pts is not None, "expected a face"
-    return pts, crop(img, FaceFrame.from_landmarks(pts))
+    return pts, crop(img, PatchFrame.from_landmarks(pts))
 
 
 def _in_middle_third(p: np.ndarray) -> bool:
@@ -139,7 +139,7 @@ def test_still_video_gives_still_patches(grace_hopper):
     raw, raw_moved = [], []
     with FaceLandmarker(static=False) as lm:
         for f in frames:
-            res = crop(f, FaceFrame.from_landmarks(lm.detect(f)))
+            res = crop(f, PatchFrame.from_landmarks(lm.detect(f)))
             raw.append(res.stacked().astype(float))
             raw_moved.append(res.transforms["lip"])
     assert motion(raw) > still

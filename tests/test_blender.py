@@ -591,7 +591,7 @@ def test_addon_zip_installs_and_enables_like_a_user_would(tmp_path):
 @needs_blender
 @pytest.mark.slow
 def test_render_take_of_the_demo_character(tmp_path):
-    from lprr.engine.apem import PATCH_NAMES, PATCH_SIZE, extract_patches
+    from lprr.engine.face.apem import PATCH_NAMES, PATCH_SIZE, extract_patches
     from lprr.engine.take import Take
     from lprr.engine.world.character import DemoCharacter
 

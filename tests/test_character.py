@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lprr.engine.controls import CONTROL_NAMES, INDEX
-from lprr.engine.world import topology as T
+from lprr.engine.face import topology as T
 from lprr.engine.world.character import CameraPose, DemoCharacter
 
 C = len(CONTROL_NAMES)

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from lprr.app.cli import main
-from lprr.engine.apem import PATCH_NAMES, PATCH_SIZE
+from lprr.engine.face.apem import PATCH_NAMES, PATCH_SIZE
 
 
 def _lprr(*args: str) -> subprocess.CompletedProcess:

@@ -192,7 +192,7 @@ def test_two_identical_faces_the_same_one_is_followed_and_weights_hold_still(tmp
 
 
 def test_follower_keeps_its_face_then_switches_only_when_it_is_lost_for_a_while():
-    from lprr.engine.landmarks import FaceLandmarker, LandmarkerConfig
+    from lprr.engine.face.landmarks import FaceLandmarker, LandmarkerConfig
 
     two = _two_faces()
     half = two.shape[1] // 2

@@ -7,8 +7,8 @@ import pytest
 from lprr.engine.controls import CONTROL_NAMES, INDEX
 from lprr.engine.errors import UserError
 from lprr.engine.f2f.rigid import fit_similarity
+from lprr.engine.face.landmarks import FaceLandmarker
 from lprr.engine.heuristic import HeuristicConfig, HeuristicMethod, NeutralFrame
-from lprr.engine.landmarks import FaceLandmarker
 from lprr.engine.methods import create_method
 from lprr.engine.take import TakeWriter
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lprr.engine.controls import CONTROL_NAMES, INDEX
-from lprr.engine.face_tasks import BLENDSHAPE_NAMES, TASK_MODEL, TaskLandmarker, task_model_path
+from lprr.engine.face.tasks import BLENDSHAPE_NAMES, TASK_MODEL, TaskLandmarker, task_model_path
 from lprr.engine.mediapipe_method import MediaPipeMethod, blendshape_index
 from lprr.engine.paths import ASSETS
 
@@ -35,7 +35,7 @@ def test_vendored_model_is_checked(tmp_path):
     data[1000] ^= 0xFF
     bad.write_bytes(bytes(data))
     # the vendored path is checked by digest; a changed byte there would fail the same way
-    import lprr.engine.face_tasks as ft
+    import lprr.engine.face.tasks as ft
 
     old = ft.TASK_MODEL
     try:

@@ -6,12 +6,12 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from lprr.engine.apem import PATCH_NAMES, FaceFrame, crop
 from lprr.engine.controls import CONTROL_NAMES
-from lprr.engine.landmarks import FaceLandmarker
+from lprr.engine.face.apem import PATCH_NAMES, PatchFrame, crop
+from lprr.engine.face.landmarks import FaceLandmarker
+from lprr.engine.face.sketch import patch_sketches
 from lprr.engine.manifest import Manifest, ModelError
 from lprr.engine.pca import Pca
-from lprr.engine.sketch import patch_sketches
 from lprr.models.export import export_models
 from lprr.models.nets import RM, WEM, RMConfig, RMRuntime, WEMConfig
 from lprr.models.train_rm import load_rm, train_rm
@@ -32,7 +32,7 @@ def real_patches(grace_hopper, astronaut):
             for i in range(12):
                 shifted = pts.copy()
                 shifted[:, :2] += (i % 4 - 1.5, i // 4 - 1)
-                cut = crop(img, FaceFrame.from_landmarks(shifted))
+                cut = crop(img, PatchFrame.from_landmarks(shifted))
                 sk = patch_sketches(shifted, cut.transforms)
                 for p in PATCH_NAMES:
                     rows[p].append(cut.images[p])

@@ -29,7 +29,7 @@ def clip() -> tuple[ClipLabels, list[np.ndarray], list[int]]:
     order smile first: frames 20..71 and then 0..19."""
     if not CLIP.exists():
         pytest.skip(f"{CLIP} is not here (shared real footage, not committed)")
-    from lprr.engine.landmarks import track_landmarks
+    from lprr.engine.face.landmarks import track_landmarks
 
     labels = ClipLabels.load(LABELS)
     lms = track_landmarks(labels.open([CLIP.parent]))

@@ -8,8 +8,8 @@ import pytest
 
 from lprr.engine.controls import CONTROL_NAMES, INDEX
 from lprr.engine.errors import UserError
-from lprr.engine.landmarks import FaceLandmarker
-from lprr.engine.world import topology as topo
+from lprr.engine.face import topology as topo
+from lprr.engine.face.landmarks import FaceLandmarker
 from lprr.engine.world.puppet import Puppet
 from lprr.engine.world.puppet_effects import HeadPose, Realism, head_motion
 from lprr.engine.world.sequences import rom_segments, rom_sequence

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from lprr.engine.controls import CONTROL_NAMES, CONTROLS, INDEX
-from lprr.engine.landmarks import FaceLandmarker
+from lprr.engine.face import topology as T
+from lprr.engine.face.frame import FaceFrame
+from lprr.engine.face.landmarks import FaceLandmarker
 from lprr.engine.world import rig
-from lprr.engine.world import topology as T
 
 C = len(CONTROL_NAMES)
 
@@ -172,7 +173,7 @@ def test_every_control_moves_its_region_only(face, deltas):
 
 def test_random_weights_stay_physical(face, deltas):
     rng = np.random.default_rng(0)
-    down = rig.FaceFrame.from_landmarks(face).axes[1]
+    down = FaceFrame.from_landmarks(face).axes[1]
     for _ in range(200):
         w = rng.uniform(0, 1, C) * (rng.uniform(0, 1, C) < 0.4)
         lm = rig.deform(face, deltas, w)

@@ -4,16 +4,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lprr.engine.apem import PATCH_NAMES, FaceFrame, crop
-from lprr.engine.landmarks import LIP_INNER_LO, LIP_INNER_UP, FaceLandmarker
-from lprr.engine.sketch import SketchMap, draw_sketch, patch_sketches, sketches, to_patch
+from lprr.engine.face.apem import PATCH_NAMES, PatchFrame, crop
+from lprr.engine.face.landmarks import FaceLandmarker
+from lprr.engine.face.sketch import SketchMap, draw_sketch, patch_sketches, sketches, to_patch
+from lprr.engine.face.topology import LIP_INNER_LO, LIP_INNER_UP
 
 
 @pytest.fixture(scope="module")
 def face(grace_hopper):
     with FaceLandmarker(static=True) as lm:
         pts = lm.detect(grace_hopper)
-    return pts, crop(grace_hopper, FaceFrame.from_landmarks(pts))
+    return pts, crop(grace_hopper, PatchFrame.from_landmarks(pts))
 
 
 def test_sketch_is_registered_with_the_patch(face):
@@ -65,7 +66,7 @@ def test_sketch_map_round_trips_through_npz(tmp_path, face):
 def _blinking(base: np.ndarray, closure: np.ndarray, travel: float) -> np.ndarray:
     """(N,3,478,2) frames of ``base`` whose left upper lid drops ``travel * closure`` px and
     whose left brow follows it a third of the way."""
-    from lprr.engine.world import topology as T
+    from lprr.engine.face import topology as T
 
     frames = np.repeat(base[None], len(closure), axis=0).astype(np.float32)
     frames[:, :, list(T.EYE_UPPER_L[1:-1]), 1] += travel * closure[:, None, None]
@@ -76,8 +77,8 @@ def _blinking(base: np.ndarray, closure: np.ndarray, travel: float) -> np.ndarra
 def test_range_matching_closes_an_under_tracked_blink(face, tmp_path):
     """The performer's lids travel a third of the character's (as MediaPipe tracks a real
     blink); after the map, the performer's fullest blink draws the character's."""
-    from lprr.engine.sketch import openings
-    from lprr.engine.world import topology as T
+    from lprr.engine.face import topology as T
+    from lprr.engine.face.sketch import openings
 
     pts, cut = face
     base = to_patch(pts, cut.transforms)

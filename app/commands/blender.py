@@ -126,7 +126,7 @@ def export_demo_character(out_dir: str | Path) -> Path:
     which tells ``scripts/blender/demo_character.py`` which vertex is which landmark, which
     faces are lips and brows, where the irises are, and the colours."""
     from lprr.engine.controls import CONTROL_NAMES
-    from lprr.engine.world import topology as T
+    from lprr.engine.face import topology as T
     from lprr.engine.world.character import DemoCharacter
 
     out = Path(out_dir)

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from lprr.engine.apem import PATCH_NAMES
+from lprr.engine.face.apem import PATCH_NAMES
 
 
 def register(sub: argparse._SubParsersAction) -> None:

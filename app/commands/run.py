@@ -9,7 +9,7 @@ from pathlib import Path
 from lprr.app import stopping
 from lprr.app.commands.wire import add_protocol_option, add_wire_options
 from lprr.engine.backends import BACKEND_NAMES
-from lprr.engine.landmarks import FACE_PICKS
+from lprr.engine.face.landmarks import FACE_PICKS
 from lprr.engine.methods import METHODS
 from lprr.engine.paths import DEFAULT_MODELS
 from lprr.engine.post.one_euro import SMOOTHING_PRESETS

@@ -17,7 +17,7 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
-from lprr.engine.apem import PATCH_NAMES
+from lprr.engine.face.apem import PATCH_NAMES
 
 _BG = QColor(24, 24, 28)
 _TEXT = QColor(150, 150, 160)

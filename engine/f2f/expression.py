@@ -44,8 +44,8 @@ from lprr.engine.f2f.rigid import (
     robust_align,
     robust_weights,
 )
+from lprr.engine.face import topology as T
 from lprr.engine.world import rig
-from lprr.engine.world import topology as T
 
 log = logging.getLogger(__name__)
 N = T.N_LANDMARKS

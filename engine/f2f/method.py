@@ -31,7 +31,7 @@ from lprr.engine.f2f.expression import (
 )
 from lprr.engine.f2f.mouth import MouthRetrieval
 from lprr.engine.f2f.transfer import CharacterTarget, SubspaceTransfer, TransferConfig
-from lprr.engine.landmarks import calibration_landmarks
+from lprr.engine.face.landmarks import calibration_landmarks
 from lprr.engine.neutral import NeutralConfig, RunningNeutral
 from lprr.engine.timing import StageTimes
 from lprr.engine.world import rig

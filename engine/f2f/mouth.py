@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lprr.engine.apem import extract_patches
 from lprr.engine.controls import CONTROL_NAMES, REGIONS
 from lprr.engine.errors import UserError
+from lprr.engine.face.apem import extract_patches
 
 log = logging.getLogger(__name__)
 MOUTH = np.array([CONTROL_NAMES.index(n) for n in REGIONS["mouth"]])
@@ -68,7 +68,7 @@ class MouthRetrieval:
         lms = take.landmarks
         landmarker = None
         if lms is None:
-            from lprr.engine.landmarks import FaceLandmarker
+            from lprr.engine.face.landmarks import FaceLandmarker
 
             landmarker = FaceLandmarker(static=True)
         ws, ps = [], []

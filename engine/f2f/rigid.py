@@ -2,7 +2,7 @@
 
 Everything works in a *canonical face frame*: origin between the eye centres, axes u (the
 subject's right eye -> left eye), v (down the face), w (into the face), one unit = the
-inter-ocular distance (``lprr.engine.world.rig.FaceFrame``). A frame's pixel landmarks are
+inter-ocular distance (``lprr.engine.face.frame.FaceFrame``). A frame's pixel landmarks are
 mapped into it by a similarity transform (scale, 3D rotation, translation) fitted by
 IRLS-weighted Procrustes (Umeyama's closed form with per-point weights), so residuals and
 robust thresholds are in IOD units whatever the face's size in the image.
@@ -17,14 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lprr.engine.world import topology as T
-from lprr.engine.world.rig import FaceFrame
+from lprr.engine.face import topology as T
+from lprr.engine.face.frame import FaceFrame
 
 N = T.N_LANDMARKS
-# Points that move little with expression (eye corners, nose, forehead, temples); they get
-# a larger prior weight when a frame is aligned before any expression is known.
-RIGID_POINTS = (33, 133, 362, 263, 243, 463, 244, 464, 168, 6, 197, 195, 5, 4, 1, 10, 151,
-                9, 8, 234, 454, 127, 356, 21, 251, 103, 332, 67, 297, 109, 338)
+# The rigid points get a larger prior weight when a frame is aligned before any expression
+# is known.
+RIGID_POINTS = T.RIGID_POINTS
 
 
 @dataclass

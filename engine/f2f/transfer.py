@@ -47,9 +47,9 @@ import numpy as np
 from lprr.engine.controls import CONTROL_NAMES
 from lprr.engine.errors import UserError
 from lprr.engine.f2f.boxqp import solve_box_qp
+from lprr.engine.face import topology as T
+from lprr.engine.face.frame import FaceFrame
 from lprr.engine.world import rig
-from lprr.engine.world import topology as T
-from lprr.engine.world.rig import FaceFrame
 
 log = logging.getLogger(__name__)
 N = T.N_LANDMARKS

@@ -5,7 +5,7 @@ Each control has its own ``min_cutoff`` (Hz) and ``beta`` (s per weight unit):
 per second. A slow signal gets a low cutoff (less jitter); a fast one a high cutoff (less lag).
 
 The one implementation in lprr: the post-processing smooths rig weights with it, and APEM
-(engine/apem.py) the face frame's parameters.
+(engine/face/apem.py) the face frame's parameters.
 
 Time: a repeated timestamp holds the last output; a timestamp before the last one (a seek,
 a looped file, another source) starts over from that sample, as the first sample does.

@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 
 from lprr.engine.controls import CONTROL_NAMES, INDEX
+from lprr.engine.face import topology as T
 from lprr.engine.world import character_mesh as cm
 from lprr.engine.world import rig
-from lprr.engine.world import topology as T
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class DemoCharacter:
 
     ``render(weights, camera)`` -> (BGR uint8 (size, size, 3), landmarks (478, 3) pixels);
     landmarks are x, y in pixels of the returned image and z (towards the camera smaller)
-    scaled like x, the same convention as ``lprr.engine.landmarks.FaceLandmarker``.
+    scaled like x, the same convention as ``lprr.engine.face.landmarks.FaceLandmarker``.
     """
 
     def __init__(self, size: int = 256, look: CharacterLook | None = None,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lprr.engine.face import topology as T
 from lprr.engine.paths import ASSETS
-from lprr.engine.world import topology as T
 
 BASE_MESH_PATH = ASSETS / "character" / "base_mesh.npz"
 
@@ -26,7 +26,7 @@ BASE_MESH_PATH = ASSETS / "character" / "base_mesh.npz"
 # ------------------------------------------------------------------- build-time helpers
 def to_face_frame(landmarks: np.ndarray) -> np.ndarray:
     """(478, 3) pixel landmarks -> local u, v, w coordinates with inter-ocular distance 1."""
-    from lprr.engine.world.rig import FaceFrame
+    from lprr.engine.face.frame import FaceFrame
 
     frame = FaceFrame.from_landmarks(landmarks)
     return frame.to_local(landmarks) / frame.iod

@@ -20,8 +20,8 @@ import numpy as np
 
 from lprr.engine.controls import CONTROL_NAMES, INDEX
 from lprr.engine.errors import UserError
+from lprr.engine.face import topology as topo
 from lprr.engine.world import rig
-from lprr.engine.world import topology as topo
 from lprr.engine.world.puppet_effects import HeadPose, Realism, WebcamEffects
 from lprr.engine.world.puppet_paint import paint_eye, paint_mouth, sample_eye, sample_mouth
 from lprr.engine.world.puppet_warp import TriangleWarp, border_ring, delaunay
@@ -76,7 +76,7 @@ class Puppet:
         # size=None keeps the photo's resolution (its shorter side, square frames)
         self.config.size = int(size) if size is not None else int(min(img.shape[:2]))
         if landmarks is None:
-            from lprr.engine.landmarks import FaceLandmarker
+            from lprr.engine.face.landmarks import FaceLandmarker
 
             with FaceLandmarker(static=True) as fl:
                 landmarks = fl.detect(img)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from lprr.engine.world import topology as topo
+from lprr.engine.face import topology as topo
 
 _SHIFT = 4
 _ONE = 1 << _SHIFT

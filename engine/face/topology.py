@@ -49,6 +49,17 @@ EYE_UPPER_R = (33, 246, 161, 160, 159, 158, 157, 173, 133)
 EYE_LOWER_R = (33, 7, 163, 144, 145, 153, 154, 155, 133)
 EYE_CORNERS_L = (263, 362)  # (outer, inner)
 EYE_CORNERS_R = (33, 133)
+EYE_OUTER_L, EYE_INNER_L = EYE_CORNERS_L
+EYE_OUTER_R, EYE_INNER_R = EYE_CORNERS_R
+# the lid midpoints (upper, lower) and the inner lip midpoints (upper, lower)
+LID_UP_L, LID_LO_L = 386, 374
+LID_UP_R, LID_LO_R = 159, 145
+LIP_INNER_UP, LIP_INNER_LO = 13, 14
+# Points that move little with expression (eye corners, nose, forehead, temples): APEM's
+# patch frame is fitted to them on video, Face2Face weights them up in its first alignment
+# and the heuristic aligns a frame to the neutral with them.
+RIGID_POINTS = (33, 133, 362, 263, 243, 463, 244, 464, 168, 6, 197, 195, 5, 4, 1, 10, 151,
+                9, 8, 234, 454, 127, 356, 21, 251, 103, 332, 67, 297, 109, 338)
 # rings of lid skin around each opening (upper: outer -> inner; lower likewise)
 EYE_UPPER1_L = (467, 260, 259, 257, 258, 286, 414)
 EYE_LOWER1_L = (359, 255, 339, 254, 253, 252, 256, 341, 463)

@@ -28,18 +28,14 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from lprr.engine.face.topology import EYE_CORNERS_L, EYE_CORNERS_R, RIGID_POINTS
 from lprr.engine.post.one_euro import OneEuroFilter
 
 PATCH_SIZE = 128
 PATCH_NAMES: tuple[str, ...] = ("lip", "eye_l", "eye_r")
 
-# Stable points that define the face frame (MediaPipe indices).
-EYE_CORNERS_R = (33, 133)  # subject's right eye: outer, inner (image left)
-EYE_CORNERS_L = (263, 362)  # subject's left eye: outer, inner (image right)
-# Points that move little with expression (eye corners, nose, forehead, temples). On
-# video, the frame is fitted to all of them, which halves the jitter of four corners.
-RIGID_POINTS = (33, 133, 362, 263, 243, 463, 244, 464, 168, 6, 197, 195, 5, 4, 1, 10, 151,
-                9, 8, 234, 454, 127, 356, 21, 251, 103, 332, 67, 297, 109, 338)
+# The patch frame stands on the eye corners (topology.EYE_CORNERS_L/R); on video it is
+# fitted to all of topology.RIGID_POINTS, which halves the jitter of four corners.
 
 
 @dataclass(frozen=True)
@@ -74,8 +70,10 @@ PATCH_SPECS: dict[str, PatchSpec] = {
 
 
 @dataclass(frozen=True)
-class FaceFrame:
-    """Similarity parameters of the face frame in image pixels."""
+class PatchFrame:
+    """Where the patches are cut: a 2D similarity in image pixels, on the eye corners (its
+    unit is their distance). Not the face's own 3D frame (engine.face.frame.FaceFrame,
+    unit the eye-opening centroids): the shipped models were trained on these patches."""
 
     cx: float
     cy: float
@@ -83,13 +81,13 @@ class FaceFrame:
     angle: float  # radians, rotation of the frame's x axis in the image
 
     @staticmethod
-    def from_landmarks(landmarks: np.ndarray) -> FaceFrame:
+    def from_landmarks(landmarks: np.ndarray) -> PatchFrame:
         p = np.asarray(landmarks, dtype=np.float64)[:, :2]
         right = p[list(EYE_CORNERS_R)].mean(axis=0)
         left = p[list(EYE_CORNERS_L)].mean(axis=0)
         d = left - right
         c = 0.5 * (left + right)
-        return FaceFrame(float(c[0]), float(c[1]), float(np.hypot(*d)),
+        return PatchFrame(float(c[0]), float(c[1]), float(np.hypot(*d)),
                          float(math.atan2(d[1], d[0])))
 
     def to_local(self, pts: np.ndarray) -> np.ndarray:
@@ -99,7 +97,7 @@ class FaceFrame:
         return np.stack([c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]], 1) / self.scale
 
     @staticmethod
-    def fit(template: np.ndarray, pts: np.ndarray) -> FaceFrame:
+    def fit(template: np.ndarray, pts: np.ndarray) -> PatchFrame:
         """Least-squares similarity taking face-frame ``template`` onto image ``pts``."""
         x = np.asarray(template, dtype=np.float64)
         y = np.asarray(pts, dtype=np.float64)[:, :2]
@@ -111,17 +109,17 @@ class FaceFrame:
         scale = math.hypot(a, b) / float((xc**2).sum())
         c, s = math.cos(angle), math.sin(angle)
         t = my - scale * np.array([c * mx[0] - s * mx[1], s * mx[0] + c * mx[1]])
-        return FaceFrame(float(t[0]), float(t[1]), scale, angle)
+        return PatchFrame(float(t[0]), float(t[1]), scale, angle)
 
     def as_array(self) -> np.ndarray:
         return np.array([self.cx, self.cy, math.log(self.scale), self.angle])
 
     @staticmethod
-    def from_array(a: np.ndarray) -> FaceFrame:
-        return FaceFrame(float(a[0]), float(a[1]), float(math.exp(a[2])), float(a[3]))
+    def from_array(a: np.ndarray) -> PatchFrame:
+        return PatchFrame(float(a[0]), float(a[1]), float(math.exp(a[2])), float(a[3]))
 
 
-def patch_transform(frame: FaceFrame, spec: PatchSpec, size: int = PATCH_SIZE) -> np.ndarray:
+def patch_transform(frame: PatchFrame, spec: PatchSpec, size: int = PATCH_SIZE) -> np.ndarray:
     """The 2x3 similarity matrix mapping image pixels to patch pixels."""
     cos, sin = math.cos(frame.angle), math.sin(frame.angle)
     # Patch centre in the image: face origin + R * (scale * spec.center).
@@ -150,14 +148,14 @@ def map_points(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
 class Patches:
     images: dict[str, np.ndarray]  # name -> (size,size,3) uint8 BGR
     transforms: dict[str, np.ndarray]  # name -> 2x3 image->patch
-    frame: FaceFrame
+    frame: PatchFrame
 
     def stacked(self) -> np.ndarray:
         """(3, size, size, 3) in PATCH_NAMES order."""
         return np.stack([self.images[n] for n in PATCH_NAMES])
 
 
-def crop(image: np.ndarray, frame: FaceFrame, size: int = PATCH_SIZE,
+def crop(image: np.ndarray, frame: PatchFrame, size: int = PATCH_SIZE,
          specs: dict[str, PatchSpec] | None = None) -> Patches:
     specs = specs or PATCH_SPECS
     images, transforms = {}, {}
@@ -172,7 +170,7 @@ def crop(image: np.ndarray, frame: FaceFrame, size: int = PATCH_SIZE,
 def extract_patches(image: np.ndarray, landmarks: np.ndarray,
                     size: int = PATCH_SIZE) -> dict[str, np.ndarray]:
     """Static (single image) extraction: name -> (size,size,3) uint8 BGR."""
-    return crop(image, FaceFrame.from_landmarks(landmarks), size).images
+    return crop(image, PatchFrame.from_landmarks(landmarks), size).images
 
 
 @dataclass
@@ -217,16 +215,16 @@ class Apem:
         if landmarks is None:
             self.reset()
             return None
-        frame = FaceFrame.from_landmarks(landmarks)
+        frame = PatchFrame.from_landmarks(landmarks)
         rigid = np.asarray(landmarks)[list(RIGID_POINTS)]
         if self.stabilize:
             if self._template is None:
                 self._template = frame.to_local(rigid)  # this track's own rigid face shape
             else:
-                frame = FaceFrame.fit(self._template, rigid)
+                frame = PatchFrame.fit(self._template, rigid)
             a = frame.as_array()
             prev = self._filter.value
             if prev is not None:  # keep the angle continuous across +-pi
                 a[3] = prev[3] + (a[3] - prev[3] + math.pi) % (2 * math.pi) - math.pi
-            frame = FaceFrame.from_array(self._filter(a, t))
+            frame = PatchFrame.from_array(self._filter(a, t))
         return crop(image, frame, self.size, self.specs)

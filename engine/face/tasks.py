@@ -4,7 +4,7 @@ The model file, ``face_landmarker.task`` (Apache-2.0, Google), is not inside the
 wheel; it is vendored under ``assets/mediapipe/`` (see the NOTICE there) and its sha256 is
 checked before it is loaded. It runs here offline with mediapipe 0.10.21.
 
-``TaskLandmarker.detect`` has the same contract as ``lprr.engine.landmarks.FaceLandmarker``
+``TaskLandmarker.detect`` has the same contract as ``lprr.engine.face.landmarks.FaceLandmarker``
 (pixels, z scaled like x, None for no face), so the rest of the front end (APEM) does not
 care which one found the face; the blendshapes of the last face are kept in
 ``last_blendshapes``. Its categories are ``_neutral`` plus 51 ARKit names (no tongueOut).
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from lprr.engine.errors import UserError
-from lprr.engine.landmarks import FaceFollower, LandmarkerConfig, landmarker_input
+from lprr.engine.face.landmarks import FaceFollower, LandmarkerConfig, landmarker_input
 from lprr.engine.paths import ASSETS
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def task_model_path(path: str | Path | None = None) -> Path:
 
 class TaskLandmarker:
     """FaceLandmarker in VIDEO mode (tracking) or IMAGE mode (``static``); one face followed
-    among those found (lprr.engine.landmarks.FaceFollower)."""
+    among those found (lprr.engine.face.landmarks.FaceFollower)."""
 
     def __init__(self, config: LandmarkerConfig | None = None, *, static: bool | None = None,
                  blendshapes: bool = True, model: str | Path | None = None):

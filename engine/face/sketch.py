@@ -28,8 +28,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lprr.engine.apem import PATCH_NAMES, PATCH_SIZE
-from lprr.engine.world import topology as T
+from lprr.engine.face import topology as T
+from lprr.engine.face.apem import PATCH_NAMES, PATCH_SIZE
 
 _SHIFT = 4  # sub-pixel line endpoints: cv2 fixed point with 4 fractional bits
 _GROUPS = ("FACEMESH_LIPS", "FACEMESH_LEFT_EYE", "FACEMESH_RIGHT_EYE", "FACEMESH_LEFT_IRIS",

@@ -12,18 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from lprr.engine.face.topology import IRIS_CENTER_L, IRIS_CENTER_R
+
 log = logging.getLogger(__name__)
 
-N_LANDMARKS = 478
-# Useful single indices of the MediaPipe face mesh (subject's left = image right).
-IRIS_CENTER_L = 473
-IRIS_CENTER_R = 468
-EYE_OUTER_L, EYE_INNER_L = 263, 362
-EYE_OUTER_R, EYE_INNER_R = 33, 133
-MOUTH_CORNER_L, MOUTH_CORNER_R = 291, 61
-LIP_INNER_UP, LIP_INNER_LO = 13, 14
-LID_UP_L, LID_LO_L = 386, 374
-LID_UP_R, LID_LO_R = 159, 145
 
 
 FACE_PICKS = ("largest", "centre", "leftmost", "rightmost")
@@ -168,7 +160,7 @@ class FaceLandmarker:
     def detect(self, frame_bgr: np.ndarray, t: float | None = None) -> np.ndarray | None:
         """Return (478, 3) float32 landmarks in pixels (z scaled like x), or None for no face.
         ``t`` (the frame's time) is not needed here; it keeps one signature for both
-        landmarkers (engine/face_tasks.py)."""
+        landmarkers (engine/face/tasks.py)."""
         rgb, scale = landmarker_input(frame_bgr, self.config.max_side)
         h, w = frame_bgr.shape[:2]  # normalised landmarks -> the full frame's pixels
         res = self._mesh.process(rgb)
