@@ -25,14 +25,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lprr.engine.capture import open_source
-from lprr.engine.face.landmarks import (
+from lprr.engine.face.landmarks import FaceLandmarker
+from lprr.engine.face.topology import (
     EYE_INNER_L,
     EYE_INNER_R,
     EYE_OUTER_L,
     EYE_OUTER_R,
     MOUTH_CORNER_L,
     MOUTH_CORNER_R,
-    FaceLandmarker,
 )
 from lprr.engine.labels import LABEL_COLOURS, ClipLabels
 
