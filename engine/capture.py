@@ -508,3 +508,79 @@ class Capture:
                 self._q.append(frame)
             self._cond.notify_all()
         return True
+
+
+# -- the one way a session opens a source ----------------------------------------------------
+
+class LoopingVideo(Source):
+    """A video file that starts again at its end: the GUI's demo clip plays until Stop."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._src = VideoFileSource(self.path)
+        self.fps = self._src.fps
+        self.name = f"{self.path} (looping)"
+        self.loops = 0
+        self.frames_per_loop = len(self._src)
+
+    def read(self) -> np.ndarray | None:
+        img = self._src.read()
+        if img is None:
+            self._src.close()
+            self._src = VideoFileSource(self.path)
+            self.loops += 1
+            img = self._src.read()
+        return img
+
+    def close(self) -> None:
+        self._src.close()
+
+
+def open_capture(source: Any, *, mirror: bool = False, paced: bool | None = None,
+                 realtime: bool = False, loop: bool = False, drop: bool | None = None
+                 ) -> Capture:
+    """A capture (not started) for a camera index, a video file, an image folder or file,
+    ``puppet:PHOTO`` (the demo world's performer puppet, standing in for a camera), a
+    capture source, or frames from Python. Every session (run, demo, eval, the GUI) opens
+    its source here, so they agree on what drops and what is paced:
+
+    - cameras and camera-like endless sources keep only the newest frame;
+    - files and folders give every frame in order, read as fast as the pipeline takes them
+      (``paced=None`` or False) or at their fps (``paced=True``, the GUI);
+    - ``realtime`` plays a file like a camera: paced (unless ``paced=False``), dropping
+      frames when behind;
+    - ``loop``: a video file starts again at its end;
+    - ``drop`` overrides the choice (evaluation never drops).
+    """
+    src: Source
+    if isinstance(source, str):
+        source = source.strip()
+        if not source:
+            raise UserError("no source: pick a camera or open a video file")
+    text = str(source) if isinstance(source, (str, Path)) else ""
+    if text.startswith("puppet:"):
+        from lprr.engine.world.live_puppet import puppet_source
+
+        src = puppet_source(text.split(":", 1)[1])
+    elif loop and text and not text.isdigit() and Path(text).is_file() \
+            and Path(text).suffix.lower() not in IMAGE_EXTS:
+        src = LoopingVideo(text)
+    else:
+        src = open_source(text if isinstance(source, Path) else source)
+    # an endless generator (the puppet) stands in for a camera
+    camera_like = src.live or (isinstance(src, GeneratorSource) and len(src) == 0)
+    if paced is None:  # decided by the source; realtime plays a file at its fps
+        paced = camera_like or realtime
+    pacing = paced and not src.live
+    if drop is None:
+        drop = src.live or (pacing and (realtime or camera_like))
+    return Capture(src, mirror=mirror, drop=drop, realtime=pacing)
+
+
+def capture_frames(cap: Capture) -> Iterator[tuple[int, float, np.ndarray, float]]:
+    """(index, media time, image, capture time) from a running capture, the capture time on
+    ``time.monotonic()``, the clock latency is measured on; raises its error at the end."""
+    for f in cap:
+        yield f.index, f.media_t, f.image, f.t
+    if cap.error is not None:
+        raise UserError(f"capture failed: {cap.error}")

@@ -23,10 +23,9 @@ import numpy as np
 
 from lprr.engine.controls import CONTROL_NAMES, REGIONS
 from lprr.engine.errors import UserError
-from lprr.engine.face.landmarks import LandmarkerConfig
 from lprr.engine.metrics import KEY_CONTROLS, score, to_jsonable
 from lprr.engine.paths import DEFAULT_MODELS
-from lprr.engine.session import open_source, run_to_end
+from lprr.engine.session import Session, SessionSpec
 from lprr.engine.take import Take
 
 log = logging.getLogger(__name__)
@@ -80,32 +79,26 @@ def predict(source, spec: MethodSpec, backend: str = "ort-cpu", smoothing: str =
     neutral. The post-processing calibrates on them (as ``lprr run --calibrate`` does), and
     a method that takes a ``calibration`` clip gets them as that clip too. Their results
     are not returned."""
-    from lprr.engine.methods import create_method
-    from lprr.engine.post.postprocess import PostConfig, PostProcessor
-
     t0 = time.perf_counter()
     extra = dict(spec.extra)
+    results: list = []
     with contextlib.ExitStack() as stack:
         if len(neutral) and _takes_calibration(spec.method):
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lprr-n-")))
             for i, f in enumerate(neutral):
                 cv2.imwrite(str(folder / f"{i:04d}.png"), f)
             extra["calibration"] = folder
-        rt = create_method(spec.method, spec.models, backend, **extra)
-    try:
-        rt.warmup()
-        setup = time.perf_counter() - t0
-        post = PostProcessor(PostConfig(smoothing=smoothing,
-                                        calibrate_frames=len(neutral) or None),
-                             names=rt.controls)
-        results: list = []
-        cap = open_source(_with_prefix(source, neutral), drop=False)
-        faces = None if min_face_px is None else LandmarkerConfig(min_face_px=min_face_px)
-        _, wall = run_to_end(rt, cap, post.process, on_result=results.append,
-                             keep_frames=False, landmarker=spec.landmarker, faces=faces)
-        describe = rt.describe()
-    finally:
-        rt.close()
+        session = Session(SessionSpec(
+            source=_with_prefix(source, neutral), models=spec.models, method=spec.method,
+            backend=backend, options=extra, landmarker=spec.landmarker, drop=False,
+            paced=False, smoothing=smoothing, calibrate_frames=len(neutral) or None,
+            min_face_px=min_face_px, keep_frames=False), on_result=results.append)
+        session.open()  # the calibration clip is read here, while the folder exists
+    assert session.method is not None
+    rt = session.method
+    setup = time.perf_counter() - t0
+    describe = rt.describe()
+    wall = session.run_to_end()
     results.sort(key=lambda r: r.index)
     results = results[len(neutral):]
     if not results:

@@ -38,7 +38,11 @@ class PipelineConfig:
 
 
 class Pipeline:
-    def __init__(self, retargeter: Method, frames: Iterable[tuple[int, float, np.ndarray]],
+    """Capture, front end (landmarks + patches) and inference + post + sinks, each in its own
+    thread. ``frames`` yields (index, media time, image[, capture time]); the capture time
+    (``time.monotonic()``, as ``capture_frames`` gives it) is where latency starts."""
+
+    def __init__(self, retargeter: Method, frames: Iterable[tuple],
                  post: Callable[[np.ndarray | None, float], np.ndarray] | None = None,
                  sinks: Sequence = (), on_result: Callable[[FrameResult], None] | None = None,
                  config: PipelineConfig | None = None, static: bool = False,
@@ -147,7 +151,9 @@ class Pipeline:
             if self._stop.is_set():
                 return
             self.frames_in += 1
-            if not self._put(self._q_in, (*item, time.perf_counter())):
+            if len(item) == 3:  # frames without a capture time: they count from here
+                item = (*item, time.monotonic())
+            if not self._put(self._q_in, item):
                 return
         self._put(self._q_in, _END)
 
@@ -161,7 +167,7 @@ class Pipeline:
             pts, patches = self.front(frame, t)
             res = FrameResult(index, t, frame if self.cfg.keep_frames else None, pts, patches,
                               blendshapes=self.front.blendshapes if pts is not None else None)
-            res.extra["t_in"] = t_in
+            res.t_capture = t_in
             self.face_note = self.front.note
             if not self._put(self._q_mid, res):
                 return
@@ -198,11 +204,11 @@ class Pipeline:
             with self.times.time("sinks"):
                 for s in self.sinks:
                     s.send(r.weights, self.rt.controls, r.t, r.index, face=r.face)
-            now = time.perf_counter()
-            self.last_latency = now - r.extra["t_in"]
+            # capture to wire, on the capture's clock (time.monotonic)
+            self.last_latency = time.monotonic() - r.t_capture
             self.times.add("latency", self.last_latency)
             self.frames_out += 1
             self.faces += int(r.face)
-            self.t_last = now
+            self.t_last = time.perf_counter()
             if self.on_result:
                 self.on_result(r)

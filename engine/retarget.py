@@ -44,6 +44,7 @@ class FrameResult:
     blendshapes: np.ndarray | None = None  # MediaPipe's 52 scores (lprr.engine.face.tasks order)
     raw_weights: np.ndarray | None = None  # PCA-decoded, before post-processing
     weights: np.ndarray | None = None  # after post-processing
+    t_capture: float = 0.0  # time.monotonic() when the frame was captured (latency's start)
     extra: dict = field(default_factory=dict)
 
     @property

@@ -1,93 +1,298 @@
-"""Wiring for ``lprr run`` and ``lprr demo``: source, models, post-processing, sinks."""
+"""One session: a source, a method, post-processing and outputs, built, started, stopped and
+closed in one place.
+
+``lprr run``, ``lprr demo``, ``lprr eval`` and the GUI each describe what they want in a
+``SessionSpec`` and hand it to a ``Session``; the GUI's controller (app/gui/worker.py) is a
+Qt adapter around one. ``Session.open`` checks what a user can get wrong (the source, the
+output address) before the slow model load, and every step of it can be cancelled; nothing
+is recorded until ``start``. While it runs, its outputs are slots that can be swapped
+(``sinks``) and its post-processing can be changed under ``post_lock``.
+"""
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cv2
-import numpy as np
 
-from lprr.engine.capture import Capture
-from lprr.engine.errors import Interrupted, UserError
+from lprr.engine.capture import Capture, capture_frames, open_capture
+from lprr.engine.errors import Interrupted
 from lprr.engine.face.landmarks import LandmarkerConfig
 from lprr.engine.methods import Method, create_method
+from lprr.engine.paths import DEFAULT_MODELS
 from lprr.engine.pipeline import Pipeline, PipelineConfig
+from lprr.engine.post.mapping import WeightMapping
+from lprr.engine.post.postprocess import PostConfig, PostProcessor
 from lprr.engine.retarget import FrameResult
+from lprr.engine.sinks.live import LiveSinks
 from lprr.engine.timing import StageTimes
-
-if TYPE_CHECKING:
-    from lprr.engine.sinks.base import Sink
 
 log = logging.getLogger(__name__)
 
 
-def capture_frames(cap: Capture) -> Iterator[tuple[int, float, np.ndarray]]:
-    """(index, media time, image) from a running capture; raises its error at the end."""
-    for f in cap:
-        yield f.index, f.media_t, f.image
-    if cap.error is not None:
-        raise UserError(f"capture failed: {cap.error}")
+@dataclass
+class SessionSpec:
+    """What a session is made of. Sources: see ``engine.capture.open_capture``."""
+
+    source: Any = "0"  # camera index, file, folder, puppet:PHOTO, a capture source
+    models: Path = DEFAULT_MODELS
+    method: str = "lprr"  # engine.methods.METHODS
+    backend: str = "auto"
+    options: dict[str, Any] = field(default_factory=dict)  # the method's own (calibration)
+    landmarker: str | None = None  # None: what the method reads
+    # the source
+    mirror: bool = False
+    paced: bool | None = None  # files at their fps (None: cameras and puppets only)
+    realtime: bool = False  # files played like a camera: paced, dropping when behind
+    loop: bool = False  # a video file starts again at its end
+    drop: bool | None = None  # override (evaluation never drops)
+    # the outputs
+    osc: str | None = None  # HOST:PORT
+    protocol: str = "native"
+    names: str = "arkit"  # name style on the wire (engine.sinks.names), vmc and native
+    subject: str | None = None  # Live Link subject (None: "lprr")
+    rename: dict[str, str] | None = None  # names on the wire (None: the mapping TOML's)
+    record: Path | None = None  # CSV or JSON lines, created with the first frame
+    # post-processing
+    smoothing: str = "default"  # engine.post.one_euro.SMOOTHING_PRESETS
+    mapping: str | Path | WeightMapping | None = None  # TOML (also renames on the wire)
+    calibrate_s: float = 0.0  # neutral offsets from the first face frames, this long
+    calibrate_frames: int | None = None  # ... or this many face frames
+    # which face, and the smallest read
+    face: str = "largest"  # engine.face.landmarks.FACE_PICKS
+    min_face_px: float | None = None  # None: the method's own measured limit
+    keep_frames: bool = True  # results carry their source image (preview, GUI)
+
+    def faces(self) -> LandmarkerConfig:
+        cfg = LandmarkerConfig(pick=self.face)
+        return cfg if self.min_face_px is None else replace(cfg, min_face_px=self.min_face_px)
 
 
-def open_source(source, mirror: bool = False, drop: bool | None = True) -> Capture:
-    """A camera index, file, folder, capture source, or ``puppet:PHOTO`` (the demo world's
-    performer puppet as a live source).
+class Session:
+    """Builds, starts, stops and closes what a ``SessionSpec`` describes.
 
-    ``drop=None`` decides by the source: cameras and endless generators (the puppet) keep
-    only the newest frame; files and folders deliver every frame."""
-    from lprr.engine.capture import Source
-    from lprr.engine.capture import open_source as open_frames
+    ``cancel`` (an Event set by a signal handler or the GUI's Stop) ends ``open`` with
+    ``Interrupted`` at its next step; nothing has been recorded then."""
 
-    src: Source
-    text = str(source)
-    if isinstance(source, (str, Path)) and text.startswith("puppet:"):
-        from lprr.engine.world.live_puppet import puppet_source
+    def __init__(self, spec: SessionSpec, on_result: Callable[[FrameResult], None] | None = None,
+                 cancel: threading.Event | None = None, post_lock: threading.Lock | None = None):
+        self.spec = spec
+        self.on_result = on_result
+        self.cancel = cancel or threading.Event()
+        self.times = StageTimes()
+        self.sinks = LiveSinks()
+        # held around every PostProcessor call (the GUI changes it live under the same lock)
+        self.post_lock = post_lock or threading.Lock()
+        self.capture: Capture | None = None
+        self.method: Method | None = None
+        self.post: PostProcessor | None = None
+        self.pipeline: Pipeline | None = None
+        self.running = False
+        self._started = self._stopped = self._closed = False
 
-        src = puppet_source(text.split(":", 1)[1])
-    else:
-        src = open_frames(text if isinstance(source, Path) else source)
-    if drop is None:  # files and folders never drop, even when they do not say their length
-        from lprr.engine.capture import ImageFolderSource, VideoFileSource
+    # -- build ------------------------------------------------------------------------------
+    def open(self) -> Session:
+        """Source, outputs, method (warmed up), post-processing and the pipeline, not yet
+        running. The user's likely mistakes come first, before the slow model load."""
+        from lprr.engine.post.mapping import load_rename
+        from lprr.engine.sinks import create_sink
 
-        drop = src.live or (len(src) == 0
-                            and not isinstance(src, (VideoFileSource, ImageFolderSource)))
-    return Capture(src, mirror=mirror, drop=drop)
+        s = self.spec
+        try:
+            self.capture = cap = open_capture(s.source, mirror=s.mirror, paced=s.paced,
+                                              realtime=s.realtime, loop=s.loop, drop=s.drop)
+            if s.osc:
+                rename = s.rename if s.rename is not None else (
+                    load_rename(s.mapping) if isinstance(s.mapping, (str, Path)) else None)
+                self.sinks.set("osc", create_sink(s.protocol, s.osc, names=s.names,
+                                                  rename=rename, subject=s.subject,
+                                                  fps=cap.source.fps))
+            self._check()
+            self.method = rt = create_method(s.method, s.models, s.backend, times=self.times,
+                                             **s.options)
+            self._check()
+            rt.warmup()  # before the first frame is read: a file's first frames are not lost
+            self._check()
+            self.post = PostProcessor(PostConfig(smoothing=s.smoothing, mapping=s.mapping,
+                                                 calibrate_s=s.calibrate_s,
+                                                 calibrate_frames=s.calibrate_frames),
+                                      names=rt.controls)
+            self.pipeline = Pipeline(rt, capture_frames(cap), post=self._post,
+                                     sinks=[self.sinks], on_result=self.on_result,
+                                     times=self.times,
+                                     config=PipelineConfig(keep_frames=s.keep_frames,
+                                                           landmarker=s.landmarker,
+                                                           faces=s.faces()))
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _check(self) -> None:
+        if self.cancel.is_set():
+            raise Interrupted("stopped during start-up; nothing was recorded")
+
+    def _post(self, raw, t):
+        with self.post_lock:
+            assert self.post is not None
+            return self.post.process(raw, t)
+
+    # -- run --------------------------------------------------------------------------------
+    def start(self) -> Session:
+        """Start reading and processing; the recording (if any) begins with the first frame."""
+        if self.pipeline is None:
+            self.open()
+        assert self.capture is not None and self.pipeline is not None
+        self._check()
+        from lprr.engine.sinks.recorder import Recorder
+
+        if self.spec.record is not None:
+            self.sinks.set("record", Recorder(self.spec.record,
+                                              fps=self.capture.source.fps or 30.0))
+        self._started = True
+        self.capture.start()
+        self.pipeline.start()
+        self.running = True
+        return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once the source has ended and its last frame is through (or on an error)."""
+        return self.pipeline.wait(timeout) if self.pipeline is not None else True
+
+    def stop(self, timeout: float = 10.0, drain: bool = True) -> bool:
+        """Stop capture and pipeline, and close the outputs. ``drain``: the frames already
+        read still go through to every output first (a recording keeps them). True when
+        every thread ended within ``timeout`` seconds."""
+        if self._stopped:
+            return True
+        deadline = time.monotonic() + timeout
+        cap, pipe = self.capture, self.pipeline
+        self.running = False
+        self._stopped = True
+        if cap is not None:  # first: wakes the pipeline's reader out of cap.read()
+            cap.stop(max(0.05, min(0.5, deadline - time.monotonic())))
+        ok = True
+        if pipe is not None:
+            if drain and pipe.running:
+                pipe.wait(max(0.0, min(2.0, deadline - time.monotonic())))
+            ok = pipe.stop(max(0.05, deadline - time.monotonic()))
+        else:
+            self.sinks.close()
+        return ok
+
+    def close(self) -> None:
+        """Stop (if running) and release the models; safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._started:
+            self.stop()
+        else:  # never started: nothing runs yet
+            if self.capture is not None:
+                self.capture.stop(0.5)
+            if self.pipeline is not None:
+                self.pipeline.front.close()
+            self.sinks.close()
+        if self.method is not None:
+            self.method.close()
+
+    def __enter__(self) -> Session:  # noqa: PYI034
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run_to_end(self) -> float:
+        """Open if needed, start, and run a finite source to its last frame; the wall seconds.
+        Raises the first error any stage hit; closes the session either way."""
+        try:
+            self.start()
+            t0 = time.perf_counter()
+            self.wait()
+            wall = time.perf_counter() - t0
+            self.stop()
+            self.raise_error()
+            return wall
+        finally:
+            self.close()
+
+    def raise_error(self) -> None:
+        if self.pipeline is not None and self.pipeline.error is not None:
+            raise self.pipeline.error
+
+    # -- what it reports --------------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        return self.pipeline is not None and self.pipeline.finished.is_set()
+
+    def latency_ms(self) -> dict[str, float]:
+        """Capture-to-wire latency: {"n", "mean", "p50", "p95", "p99"} in milliseconds."""
+        return self.times.stats_ms("latency")
+
+    def face_state(self) -> str:
+        pipe, post = self.pipeline, self.post
+        if pipe is None or post is None:
+            return "-"
+        return pipe.face_note or (post.state if pipe.faces else "searching")
+
+    def status_line(self) -> str:
+        """``lprr run``'s one-line status."""
+        pipe, cap, rt = self.pipeline, self.capture, self.method
+        if pipe is None or cap is None or rt is None:
+            return "starting"
+        lat = self.latency_ms()
+        return (f"{pipe.fps:5.1f} fps | latency p50 {lat['p50']:5.1f} p99 {lat['p99']:5.1f} ms "
+                f"| face: {self.face_state():<9} | dropped {cap.dropped} | {rt.backend_name}")
+
+    def summary(self) -> str:
+        pipe, cap, rt = self.pipeline, self.capture, self.method
+        assert pipe is not None and cap is not None and rt is not None
+        return (f"{pipe.frames_out} frames, {pipe.faces} with a face, {cap.dropped} dropped, "
+                f"{pipe.fps:.1f} fps on {rt.backend_name}\n{self.times.format_table()}")
 
 
-def run_to_end(rt: Method, cap: Capture, post: Callable | None = None,
-               sinks: Sequence = (), on_result: Callable[[FrameResult], None] | None = None,
-               keep_frames: bool = True, times: StageTimes | None = None,
-               landmarker: str | None = None, faces: LandmarkerConfig | None = None
-               ) -> tuple[Pipeline, float]:
-    """Run a finite source through the pipeline to its last frame: (pipeline, wall seconds).
+# -- the commands ------------------------------------------------------------------------
 
-    Raises the first error any stage hit. Capture and pipeline are stopped either way.
-    """
-    pipe = Pipeline(rt, capture_frames(cap.start()), post=post, sinks=sinks,
-                    on_result=on_result,
-                    config=PipelineConfig(keep_frames=keep_frames, landmarker=landmarker,
-                                          faces=faces),
-                    times=times)
-    t0 = time.perf_counter()
-    pipe.start()
-    try:
-        pipe.wait()
-    finally:
-        wall = time.perf_counter() - t0
-        pipe.stop()
-        cap.stop()
-    if pipe.error is not None:
-        raise pipe.error
-    return pipe, wall
+def run_live(spec: SessionSpec, status: Callable[[str], None] | None = None,
+             stop: threading.Event | None = None, duration_s: float | None = None) -> str:
+    """``lprr run``: headless, every output the spec names, a one-line live status; stops
+    after ``duration_s`` or at the source's end.
+
+    ``stop`` (set from a signal handler, say) ends the session cleanly at any moment: during
+    start-up it raises ``Interrupted`` before anything is recorded; later, every processed
+    frame is in the recording and the summary is returned."""
+    session = Session(spec, cancel=stop)
+    with session:
+        session.open().start()
+        if spec.calibrate_s > 0:
+            log.info("calibrating the neutral on the first %.1f s of face frames",
+                     spec.calibrate_s)
+        t0 = last_status = time.monotonic()
+        try:
+            while not session.wait(0.05) and not session.cancel.is_set():
+                now = time.monotonic()
+                if duration_s is not None and now - t0 > duration_s:
+                    break
+                if status and now - last_status >= 0.5:
+                    last_status = now
+                    status(session.status_line())
+        except KeyboardInterrupt:  # a caller that left SIGINT to Python
+            pass
+        session.stop()
+        session.raise_error()
+        return session.summary()
 
 
 @dataclass
 class DemoSession:
+    """``lprr demo``: every frame of a clip, a per-stage latency table, a weights CSV and a
+    preview video."""
+
     models: Path
     source: Path
     backend: str = "auto"
@@ -100,28 +305,20 @@ class DemoSession:
     results: list[FrameResult] = field(default_factory=list)
 
     def run(self, preview: bool = True) -> str:
-        from lprr.engine.post.postprocess import PostConfig, PostProcessor
-        from lprr.engine.sinks import create_sink
-        from lprr.engine.sinks.recorder import Recorder
-
-        cap = open_source(self.source, drop=False)
-        sinks: list[Sink] = [create_sink(self.protocol, self.osc, names=self.names,
-                                         subject=self.subject, fps=cap.source.fps)
-                             ] if self.osc else []
-        times = StageTimes()
-        rt = create_method(self.method, self.models, self.backend, times=times)
-        try:
-            rt.warmup()  # one-off session costs stay out of the numbers
-            fps = cap.source.fps or 30.0
-            self.out.mkdir(parents=True, exist_ok=True)
-            sinks.append(Recorder(self.out / "weights.csv", fps=fps))
-            post = PostProcessor(PostConfig(), names=rt.controls)
-            # Results (with their frames) are kept only for the preview video.
-            pipe, wall = run_to_end(rt, cap, post.process, sinks,
-                                    self.results.append if preview else None,
-                                    keep_frames=preview, times=times)
-        finally:
-            rt.close()
+        self.out.mkdir(parents=True, exist_ok=True)
+        spec = SessionSpec(source=self.source, models=self.models, method=self.method,
+                           backend=self.backend, osc=self.osc, protocol=self.protocol,
+                           names=self.names, subject=self.subject,
+                           record=self.out / "weights.csv", keep_frames=preview)
+        # Results (with their frames) are kept only for the preview video.
+        session = Session(spec, on_result=self.results.append if preview else None)
+        session.open()
+        assert session.capture is not None and session.method is not None
+        fps = session.capture.source.fps or 30.0
+        rt, times = session.method, session.times
+        wall = session.run_to_end()
+        pipe = session.pipeline
+        assert pipe is not None
         n = pipe.frames_out
         lines = [(f"lprr demo: {n} frames ({pipe.faces} with a face) from {self.source.name}, "
                  f"{rt.describe()}"), "", times.format_table(), "",
@@ -148,95 +345,3 @@ class DemoSession:
         if writer is not None:
             writer.release()
         return path
-
-
-@dataclass
-class LiveOptions:
-    models: Path
-    source: str = "0"
-    backend: str = "auto"
-    osc: str | None = None
-    protocol: str = "native"
-    record: Path | None = None
-    mirror: bool = False
-    calibrate_s: float = 0.0
-    mapping: Path | None = None
-    duration_s: float | None = None  # stop after this long (None: until the source ends)
-    realtime: bool = False  # files too are paced like a camera and drop frames when behind
-    method: str = "lprr"
-    calibration: Path | None = None  # landmark methods: an unlabelled take starting neutral
-    smoothing: str = "default"  # lprr.engine.post.one_euro.SMOOTHING_PRESETS
-    names: str = "arkit"  # name style on the wire (lprr.engine.sinks.names), vmc and native
-    subject: str | None = None  # Live Link subject (None: "lprr")
-    face: str = "largest"  # which face is followed first (lprr.engine.face.landmarks.FACE_PICKS)
-    min_face_px: float | None = None  # smallest face read (None: LandmarkerConfig's)
-
-    def faces(self) -> LandmarkerConfig:
-        cfg = LandmarkerConfig(pick=self.face)
-        return cfg if self.min_face_px is None else replace(cfg, min_face_px=self.min_face_px)
-
-
-def run_live(opt: LiveOptions, status: Callable[[str], None] | None = None,
-             stop: threading.Event | None = None) -> str:
-    """``lprr run``: headless, every sink the options name, a one-line live status.
-
-    ``stop`` (set from a signal handler, say) ends the session cleanly at any moment: during
-    start-up it raises ``Interrupted`` before anything is recorded; later, every processed
-    frame is in the recording and the summary is returned."""
-    from lprr.engine.post.mapping import load_rename
-    from lprr.engine.post.postprocess import PostConfig, PostProcessor
-    from lprr.engine.sinks import create_sink
-    from lprr.engine.sinks.recorder import Recorder
-
-    times = StageTimes()
-    # Check everything a user can get wrong before any thread starts.
-    cap = open_source(opt.source, mirror=opt.mirror, drop=True if opt.realtime else None)
-    rename = load_rename(opt.mapping) if opt.mapping else None
-    sinks: list[Sink] = [create_sink(opt.protocol, opt.osc, names=opt.names, rename=rename,
-                                     subject=opt.subject, fps=cap.source.fps)
-                         ] if opt.osc else []
-    extra: dict[str, Any] = ({"calibration": opt.calibration}
-                             if opt.calibration is not None else {})
-    stop = stop or threading.Event()
-    if stop.is_set():
-        raise Interrupted("stopped during start-up; nothing was recorded")
-    rt = create_method(opt.method, opt.models, opt.backend, times=times, **extra)
-    try:
-        rt.warmup()  # before the first frame is read, so a file's first frames are not lost
-    except BaseException:
-        rt.close()
-        raise
-    if stop.is_set():
-        rt.close()
-        raise Interrupted("stopped during start-up; nothing was recorded")
-    cap.start()
-    if opt.record:
-        sinks.append(Recorder(opt.record, fps=cap.source.fps or 30.0))
-    cfg = PostConfig(mapping=opt.mapping, smoothing=opt.smoothing)
-    post = PostProcessor(cfg, names=rt.controls)
-    if opt.calibrate_s > 0:
-        post.start_calibration(seconds=opt.calibrate_s)
-    pipe = Pipeline(rt, capture_frames(cap), post=post.process, sinks=sinks, times=times,
-                    config=PipelineConfig(faces=opt.faces()))
-    pipe.start()
-    t0 = last_status = time.monotonic()
-    try:
-        while not pipe.wait(0.05) and not stop.is_set():
-            now = time.monotonic()
-            if opt.duration_s is not None and now - t0 > opt.duration_s:
-                break
-            if status and now - last_status >= 0.5:
-                last_status = now
-                state = pipe.face_note or (post.state if pipe.faces else "searching")
-                status(f"{pipe.fps:5.1f} fps | latency {pipe.last_latency * 1e3:5.1f} ms | "
-                       f"face: {state:<9} | dropped {cap.dropped} | {rt.backend_name}")
-    except KeyboardInterrupt:  # a caller that left SIGINT to Python
-        pass
-    finally:
-        pipe.stop(timeout=10.0)  # the frame in flight still reaches every sink
-        cap.stop()
-        rt.close()
-    if pipe.error is not None:
-        raise pipe.error
-    return (f"{pipe.frames_out} frames, {pipe.faces} with a face, {cap.dropped} dropped, "
-            f"{pipe.fps:.1f} fps on {rt.backend_name}\n{times.format_table()}")

@@ -41,10 +41,13 @@ class StageTimes:
         return {"n": len(v), "mean": float(v.mean()), "p50": p50, "p95": p95, "p99": p99}
 
     def format_table(self) -> str:
-        rows = [f"| {'stage':<14} | {'mean ms':>8} | {'p50 ms':>7} | {'p95 ms':>7} | {'n':>6} |",
-                f"|{'-' * 16}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 8}|"]
-        for k, mean, p50, p95, n in self.table():
-            rows.append(f"| {k:<14} | {mean:8.2f} | {p50:7.2f} | {p95:7.2f} | {n:6d} |")
+        rows = [f"| {'stage':<14} | {'mean ms':>8} | {'p50 ms':>7} | {'p95 ms':>7} "
+                f"| {'p99 ms':>7} | {'n':>6} |",
+                f"|{'-' * 16}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|"]
+        for k, *_ in self.table():
+            s = self.stats_ms(k)
+            rows.append(f"| {k:<14} | {s['mean']:8.2f} | {s['p50']:7.2f} | {s['p95']:7.2f} "
+                        f"| {s['p99']:7.2f} | {s['n']:6d} |")
         return "\n".join(rows)
 
 

@@ -81,22 +81,15 @@ class _NullSink:
 
 
 def pipeline_run(method: str, source: Path, models: Path, backend: str, paced: bool) -> dict:
-    from lprr.engine.capture import Capture
-    from lprr.engine.methods import create_method
-    from lprr.engine.post.postprocess import PostConfig, PostProcessor
-    from lprr.engine.session import run_to_end
-    from lprr.engine.timing import StageTimes
+    from lprr.engine.session import Session, SessionSpec
 
-    times = StageTimes()
-    rt = create_method(method, models, backend, times=times)
-    try:
-        rt.warmup()
-        post = PostProcessor(PostConfig(), names=rt.controls)
-        cap = Capture(str(source), drop=paced, realtime=paced)
-        pipe, wall = run_to_end(rt, cap, post.process, [_NullSink()], keep_frames=False,
-                                times=times)
-    finally:
-        rt.close()
+    # paced: a camera-like run (at the file's fps, dropping when behind); else every frame
+    session = Session(SessionSpec(source=str(source), models=models, method=method,
+                                  backend=backend, realtime=paced, keep_frames=False)).open()
+    session.sinks.set("null", _NullSink())
+    rt, cap, times = session.method, session.capture, session.times
+    wall = session.run_to_end()
+    pipe = session.pipeline
     lat = times.stats_ms("latency")
     stages = {s: round(mean, 2) for s, mean, *_ in times.table() if s != "latency"}
     return {"frames": pipe.frames_out, "fps": pipe.frames_out / wall, "dropped": cap.dropped,

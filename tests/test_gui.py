@@ -507,7 +507,8 @@ def test_a_file_faster_than_the_pipeline_loses_nothing_unless_real_time(qtbot, m
 def test_cameras_and_puppets_keep_the_newest_frame_files_every_frame(tmp_path, grace_hopper):
     import cv2
 
-    from lprr.app.gui.worker import SessionStats, frames_text, open_capture, source_frames
+    from lprr.app.gui.worker import SessionStats, frames_text, source_frames
+    from lprr.engine.capture import open_capture
 
     clip = _short_clip(tmp_path / "c.avi", 5, 30.0)
     for paced, realtime, drop in ((True, False, False), (True, True, True),

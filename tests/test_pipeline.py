@@ -9,11 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from lprr.engine.capture import Capture
+from lprr.engine.capture import Capture, capture_frames
 from lprr.engine.pipeline import Pipeline
 from lprr.engine.post.postprocess import PostConfig, PostProcessor
 from lprr.engine.retarget import Retargeter
-from lprr.engine.session import capture_frames
 
 
 def _clip(path, frames):

@@ -79,20 +79,21 @@ def add_face_options(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     stopping.arm(stop)  # from here a signal ends the session cleanly (app/stopping.py)
-    from lprr.engine.session import LiveOptions, run_live
+    from lprr.engine.session import SessionSpec, run_live
 
-    opt = LiveOptions(models=args.models, source=args.source, backend=args.backend,
-                      osc=args.osc, protocol=args.protocol, record=args.record,
-                      mirror=args.mirror, calibrate_s=args.calibrate, mapping=args.mapping,
-                      duration_s=args.duration, method=args.method,
-                      calibration=args.calibration, smoothing=args.smoothing,
-                      realtime=args.realtime, names=args.names, subject=args.subject,
-                      face=args.face, min_face_px=args.min_face)
+    options = {"calibration": args.calibration} if args.calibration is not None else {}
+    spec = SessionSpec(source=args.source, models=args.models, method=args.method,
+                       backend=args.backend, options=options, mirror=args.mirror,
+                       realtime=args.realtime, osc=args.osc, protocol=args.protocol,
+                       names=args.names, subject=args.subject, record=args.record,
+                       smoothing=args.smoothing, mapping=args.mapping,
+                       calibrate_s=args.calibrate, face=args.face, min_face_px=args.min_face)
 
     def status(line: str) -> None:
         sys.stderr.write("\r" + line)
         sys.stderr.flush()
 
-    summary = run_live(opt, status if sys.stderr.isatty() else None, stop=stop)
+    summary = run_live(spec, status if sys.stderr.isatty() else None, stop=stop,
+                       duration_s=args.duration)
     print(("\n" if sys.stderr.isatty() else "") + summary)
     return 0

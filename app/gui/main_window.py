@@ -461,7 +461,8 @@ class MainWindow(QMainWindow):
             self.fps_samples.append((self.fps_pipeline, self.fps_display, st.latency_ms))
             lab["fps"].setText(f"pipeline {self.fps_pipeline:5.1f} fps")
             lab["display"].setText(f"display {self.fps_display:5.1f} fps")
-            lab["latency"].setText(f"latency {st.latency_ms:5.1f} ms")
+            lab["latency"].setText(f"latency p50 {st.latency_p50_ms:5.1f} "
+                                   f"p99 {st.latency_p99_ms:5.1f} ms")
             lab["frames"].setText(frames_text(st))
             lab["face"].setText(f"face: {st.face}")
             lab["backend"].setText(f"backend: {st.backend}")

@@ -2,7 +2,7 @@
 thread.
 
 ``LiveSession.start`` returns at once; a starter thread opens the source, loads the models
-and starts the pipeline (the same wiring as ``lprr.engine.session.run_live``). Results come back
+and starts the pipeline: an ``engine.session.Session``, as for ``lprr run``. Results come back
 through ``on_result`` on the pipeline's inference thread: each one is appended to the curve
 history and kept as the *latest* result. With a ``prepare`` function (the window's), a
 ``Presenter`` thread turns the newest result into display images off the GUI thread; either
@@ -22,17 +22,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from lprr.app.gui.history import WeightHistory
 from lprr.app.gui.presenter import Presenter
-from lprr.engine.capture import IMAGE_EXTS, Capture, Source, VideoFileSource
+from lprr.engine.capture import Capture
 from lprr.engine.controls import CONTROL_NAMES
-from lprr.engine.errors import UserError
+from lprr.engine.errors import Interrupted, UserError
 from lprr.engine.post.mapping import ControlMap, WeightMapping
 from lprr.engine.retarget import FrameResult
-from lprr.engine.sinks.base import Sink
+from lprr.engine.session import Session, SessionSpec
+from lprr.engine.sinks.live import LiveSinks, describe_error
+
+__all__ = ["LiveSession", "SessionConfig", "SessionStats", "describe_error", "frames_text",
+           "source_frames"]
 
 log = logging.getLogger(__name__)
 _SESSIONS: weakref.WeakSet[LiveSession] = weakref.WeakSet()
@@ -47,124 +50,13 @@ def _stop_all_sessions() -> None:
         s.stop(1.0)
 
 
-def describe_error(e: BaseException) -> str:
-    """One line a user can act on: UserErrors as they are, anything else with its type."""
-    if isinstance(e, UserError):
-        return str(e)
-    if isinstance(e, OSError) and e.strerror:
-        return f"{e.strerror}" + (f": {e.filename}" if e.filename else "")
-    return f"{type(e).__name__}: {e}"
-
-
 # -- sources --------------------------------------------------------------------------------
-
-class LoopingVideo(Source):
-    """A video file that starts again at its end: the demo clip plays until Stop."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._src = VideoFileSource(self.path)
-        self.fps = self._src.fps
-        self.name = f"{self.path} (looping)"
-        self.loops = 0
-        self.frames_per_loop = len(self._src)
-
-    def read(self) -> np.ndarray | None:
-        img = self._src.read()
-        if img is None:
-            self._src.close()
-            self._src = VideoFileSource(self.path)
-            self.loops += 1
-            img = self._src.read()
-        return img
-
-    def close(self) -> None:
-        self._src.close()
-
-
-def open_capture(source: str, mirror: bool, loop: bool, paced: bool = True,
-                 realtime: bool = False) -> Capture:
-    """A capture for a camera index, file, folder or puppet:PHOTO.
-
-    Cameras (and, paced, the puppet) keep only the latest frame. Files and folders give
-    every frame, in order: paced at their fps, or unpaced as fast as the pipeline takes them
-    (which also spares decoding frames only to drop them: measured ~20% of a core).
-    ``realtime`` (paced files only) makes a file behave like a camera: frames that arrive
-    while the pipeline is behind are dropped, and the newest one is processed."""
-    text = source.strip()
-    if not text:
-        raise UserError("no source: pick a camera or open a video file")
-    p = Path(text)
-    if loop and not text.isdigit() and p.is_file() and p.suffix.lower() not in IMAGE_EXTS:
-        cap = Capture(LoopingVideo(p), mirror=mirror)
-    elif text.startswith("puppet:"):
-        from lprr.engine.session import open_source
-
-        cap = open_source(text, mirror=mirror, drop=True)
-    else:
-        cap = Capture(text, mirror=mirror)
-    camera_like = text.startswith("puppet:")  # endless: stands in for a camera
-    cap.realtime = paced and not cap.source.live
-    cap.drop = cap.source.live or (paced and (realtime or camera_like))
-    return cap
-
 
 def source_frames(cap: Capture) -> tuple[int, bool]:
     """(frames in the file, looping): (0, False) for cameras and sources of unknown length."""
     src = cap.source
     per_loop = getattr(src, "frames_per_loop", None)
     return (per_loop, True) if per_loop is not None else (len(src), False)
-
-
-# -- sinks ----------------------------------------------------------------------------------
-
-class LiveSinks(Sink):
-    """Named slots ("osc", "record") that may be swapped while the pipeline sends.
-
-    ``send`` and ``set`` share one lock, so once ``set`` returns no frame is still going to
-    the old sink, and closing it is safe.
-    """
-
-    name = "gui-sinks"
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._slots: dict[str, Sink] = {}
-        self._closed = False
-        self.last_error: str | None = None
-
-    def set(self, key: str, sink: Sink | None) -> None:
-        with self._lock:
-            old = self._slots.pop(key, None)
-            if sink is not None and self._closed:  # the run is over: nothing will send
-                old, sink = sink, None
-            if sink is not None:
-                self._slots[key] = sink
-        if old is not None:
-            old.close()
-
-    def get(self, key: str) -> Sink | None:
-        with self._lock:
-            return self._slots.get(key)
-
-    def send(self, weights, names, t, frame_index, face=True) -> None:
-        with self._lock:
-            for key, s in list(self._slots.items()):
-                try:
-                    s.send(weights, names, t, frame_index, face)
-                except Exception as e:  # noqa: BLE001 - a failing output must not stop the rest
-                    self.last_error = f"{key}: {describe_error(e)}"
-                    log.warning("sink %s failed, removed: %s", key, e)
-                    self._slots.pop(key, None)
-
-    def close(self) -> None:
-        with self._lock:
-            slots, self._slots, self._closed = self._slots, {}, True
-        for s in slots.values():
-            try:
-                s.close()
-            except Exception as e:  # noqa: BLE001
-                log.warning("closing %s: %s", s.name, e)
 
 
 # -- the session ----------------------------------------------------------------------------
@@ -186,7 +78,9 @@ class SessionStats:
     state: str  # stopped | starting | running
     frames_out: int = 0
     faces: int = 0
-    latency_ms: float = 0.0
+    latency_ms: float = 0.0  # capture to wire, the newest frame
+    latency_p50_ms: float = 0.0  # ... and over the recent frames
+    latency_p99_ms: float = 0.0
     face: str = "-"
     dropped: int = 0  # frames the capture read and the pipeline never saw
     frames_total: int = 0  # frames in the file (a loop of it); 0: a camera or unknown
@@ -207,26 +101,38 @@ def frames_text(st: SessionStats) -> str:
     return text + (f", {st.dropped} dropped" if st.dropped else "")
 
 
-class _Cancelled(Exception):
-    """Stop was pressed while the run was still starting."""
-
-
 class _Run:
-    """The objects of one start..stop; filled in by the starter thread."""
+    """One start..stop: a Session (opened by the starter thread) and the presenter."""
 
-    def __init__(self, cfg: SessionConfig):
+    def __init__(self, cfg: SessionConfig, spec: SessionSpec, post_lock: threading.Lock,
+                 on_result: Callable[[FrameResult], None]):
         self.cfg = cfg
         self.cancel = threading.Event()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
-        self.cap: Capture | None = None
-        self.rt = None
-        self.pipe = None
-        self.post = None
+        self.session: Session | None = Session(spec, on_result=on_result, cancel=self.cancel,
+                                               post_lock=post_lock)
+        self.sinks: LiveSinks = self.session.sinks
         self.presenter: Presenter | None = None
-        self.sinks = LiveSinks()
         self.running = False
         self.started_threads: list[threading.Thread] = []  # capture + pipeline, once started
+
+    # what the session has built so far (None before, and after shutdown)
+    @property
+    def cap(self) -> Capture | None:
+        return self.session.capture if self.session is not None else None
+
+    @property
+    def rt(self):
+        return self.session.method if self.session is not None else None
+
+    @property
+    def pipe(self):
+        return self.session.pipeline if self.session is not None else None
+
+    @property
+    def post(self):
+        return self.session.post if self.session is not None else None
 
     def threads(self) -> list[threading.Thread]:
         """Every thread of this run, including those already stopped."""
@@ -237,21 +143,19 @@ class _Run:
         self.cancel.set()
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(max(0.0, deadline - time.monotonic()))
+            if self.thread.is_alive():
+                return False  # still opening: it sees the cancel and closes what it built
         with self.lock:
-            cap, pipe, rt, pres = self.cap, self.pipe, self.rt, self.presenter
-            self.cap = self.pipe = self.rt = self.presenter = None
+            session, pres = self.session, self.presenter
+            self.session = self.presenter = None
             self.running = False
-        if cap is not None:  # first: wakes the pipeline's capture thread out of cap.read()
-            cap.stop(max(0.05, min(0.5, deadline - time.monotonic())))
         ok = True
-        if pipe is not None:
-            ok = pipe.stop(max(0.05, deadline - time.monotonic()))
-        else:
-            self.sinks.close()
+        if session is not None:
+            ok = session.stop(max(0.05, deadline - time.monotonic()), drain=False)
         if pres is not None:  # after the pipeline: nothing submits any more
             ok = pres.stop(max(0.05, deadline - time.monotonic())) and ok
-        if rt is not None:
-            rt.close()
+        if session is not None:
+            session.close()
         return ok and not any(th.is_alive() for th in self.threads())
 
 
@@ -355,7 +259,8 @@ class LiveSession(QObject):
     def start(self, cfg: SessionConfig) -> None:
         """Begin a run (stopping any current one); returns at once."""
         self.stop()
-        run = _Run(cfg)
+        run = _Run(cfg, self._spec(cfg), self.post_lock,
+                   on_result=lambda r: self._on_result(run, r))
         run.thread = threading.Thread(target=self._starter, args=(run,), name="lprr-gui-start",
                                       daemon=True)
         self._run = run
@@ -379,67 +284,53 @@ class LiveSession(QObject):
             self._latest, self._pending = None, False
         return ok
 
+    def _spec(self, cfg: SessionConfig) -> SessionSpec:
+        osc = self.osc
+        return SessionSpec(
+            source=cfg.source, models=cfg.models, method=cfg.method, backend=cfg.backend,
+            # f2f: the live preview also shows the character's nearest rendered mouth
+            options={"mouth_renders": "demo"} if cfg.method == "f2f" else {},
+            mirror=cfg.mirror, paced=cfg.paced, realtime=cfg.realtime, loop=cfg.loop,
+            osc=osc[1] if osc else None, protocol=osc[0] if osc else "native",
+            names=osc[2] if osc else "arkit", rename=osc[3] if osc else None,
+            record=self.record_path)
+
     def _starter(self, run: _Run) -> None:
         try:
             self._build(run)
         except BaseException as e:
             self._cleanup_failed(run)
-            if not isinstance(e, _Cancelled) and not run.cancel.is_set():
+            if not isinstance(e, Interrupted) and not run.cancel.is_set():
                 log.debug("session start failed", exc_info=True)
                 self.failed.emit(describe_error(e))
 
     def _build(self, run: _Run) -> None:
-        from lprr.engine.methods import create_method
-        from lprr.engine.pipeline import Pipeline
-        from lprr.engine.post.postprocess import PostConfig, PostProcessor
-        from lprr.engine.session import capture_frames
-        from lprr.engine.timing import StageTimes
-
-        def check() -> None:
-            if run.cancel.is_set():
-                raise _Cancelled
-
-        cfg = run.cfg
-        # The user's most likely mistakes first (source, output), before the slow model load.
-        cap = open_capture(cfg.source, cfg.mirror, cfg.loop, cfg.paced, cfg.realtime)
-        with run.lock:
-            run.cap = cap
-        check()
-        self._make_osc(run.sinks, cap)
-        times = StageTimes()
-        # f2f: the live preview also shows the character's nearest rendered mouth
-        extra = {"mouth_renders": "demo"} if cfg.method == "f2f" else {}
-        rt = create_method(cfg.method, cfg.models, cfg.backend, times=times, **extra)
-        with run.lock:
-            run.rt = rt
-        check()
-        rt.warmup()  # first-call costs stay out of the first frames' latency
-        check()
+        session = run.session
+        if session is None:
+            raise Interrupted("stopped")
+        if session.spec.record is not None:
+            session.spec.record.parent.mkdir(parents=True, exist_ok=True)
+        # The user's likely mistakes (source, output) are checked first, then the models load.
+        session.open()
+        post, rt = session.post, session.method
+        assert post is not None and rt is not None
         names = tuple(rt.controls)
-        post = PostProcessor(PostConfig(mapping=self._mapping_for(names)), names=names)
-        if self.smoothing:
-            post.set_smoothing(self.smoothing["eyes"], self.smoothing["mouth"])
-        if self.record_path is not None:
-            self._make_recorder(run.sinks, self.record_path, cap)
-
-        def post_fn(x, t):
-            with self.post_lock:
-                return post.process(x, t)
-
+        with self.post_lock:
+            post.mapping = self._mapping_for(names)
+            if self.smoothing:
+                post.set_smoothing(self.smoothing["eyes"], self.smoothing["mouth"])
         self.history.reset(names)
         pres = (Presenter(self.prepare, self._notify, self.prepare_hz)
                 if self.prepare is not None else None)
-        pipe = Pipeline(rt, capture_frames(cap), post=post_fn, sinks=[run.sinks],
-                        on_result=lambda r: self._on_result(run, r), times=times)
         with run.lock:
             if run.cancel.is_set():
-                pipe.front.close()
-                raise _Cancelled
-            run.post, run.pipe, run.presenter = post, pipe, pres
+                raise Interrupted("stopped")
+            run.presenter = pres
             if pres is not None:
                 pres.start()
-            cap.start()
-            pipe.start()
+            session.start()
+            cap, pipe = session.capture, session.pipeline
+            assert cap is not None and pipe is not None
             run.started_threads = [t for t in (cap.thread, *pipe.threads,
                                                pres.thread if pres else None) if t is not None]
             run.running = True
@@ -448,18 +339,13 @@ class LiveSession(QObject):
     @staticmethod
     def _cleanup_failed(run: _Run) -> None:
         with run.lock:
-            cap, rt, pipe, pres = run.cap, run.rt, run.pipe, run.presenter
-            run.cap = run.rt = run.pipe = run.presenter = None
+            session, pres = run.session, run.presenter
+            run.session = run.presenter = None
             run.running = False
-        if pipe is not None:
-            pipe.stop(0.5)
+        if session is not None:
+            session.close()
         if pres is not None:
             pres.stop(0.5)
-        if cap is not None:
-            cap.stop(0.5)
-        if rt is not None:
-            rt.close()
-        run.sinks.close()
 
     def _on_result(self, run: _Run, r: FrameResult) -> None:  # the pipeline's inference thread
         self.history.append(time.perf_counter(), r.weights)
@@ -575,14 +461,6 @@ class LiveSession(QObject):
             sink.close()  # the next run makes its own
         return desc
 
-    def _make_osc(self, sinks: LiveSinks, cap: Capture | None = None) -> None:
-        if self.osc is not None:
-            from lprr.engine.sinks import create_sink
-
-            protocol, endpoint, names, rename = self.osc
-            sinks.set("osc", create_sink(protocol, endpoint, names=names, rename=rename,
-                                         fps=cap.source.fps if cap is not None else None))
-
     def set_recording(self, path: str | Path | None) -> str:
         """Record weights to a .csv/.jsonl file (None: stop recording and close the file)."""
         if path:
@@ -622,6 +500,9 @@ class LiveSession(QObject):
         if pipe is not None:
             s.frames_out, s.faces = pipe.frames_out, pipe.faces
             s.latency_ms = pipe.last_latency * 1e3
+            lat = run.session.latency_ms() if run.session is not None else None
+            if lat is not None and lat["n"]:
+                s.latency_p50_ms, s.latency_p99_ms = lat["p50"], lat["p99"]
         if post is not None:
             s.face = "calibrating" if post.calibrating else post.state
         if pipe is not None:
