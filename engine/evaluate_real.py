@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +60,17 @@ def clip_geometry(labels: ClipLabels, clip_dirs: Sequence[Path] = ()) -> dict[st
 def neutral_frames(labels: ClipLabels, clip_dirs: Sequence[Path] = ()) -> list[np.ndarray]:
     mask = labels.mask("neutral") & labels.scored
     return [f for i, f in enumerate(labels.open(clip_dirs)) if i < len(mask) and mask[i]]
+
+
+def _with_clip_neutral(spec: MethodSpec, clip: Callable[[], Any]) -> MethodSpec:
+    """As ``lprr run`` on a file: a landmark method without a calibration clip takes the
+    most neutral frames of the whole clip (the same ones whichever frame the clip starts
+    at)."""
+    from lprr.engine.methods import method_options
+
+    if "calibration" in spec.extra or "neutral_clip" not in method_options(spec.method):
+        return spec
+    return replace(spec, extra={**spec.extra, "neutral_clip": clip})
 
 
 def expressive_start(labels: ClipLabels) -> int | None:
@@ -110,6 +122,8 @@ def evaluate_clip(labels: ClipLabels, specs: Sequence[MethodSpec], condition: st
         return res
     geom = geom if geom is not None else clip_geometry(labels, clip_dirs)
     for spec in specs:
+        if condition != "neutral":
+            spec = _with_clip_neutral(spec, lambda: labels.open(clip_dirs))
         try:
             if start is None:
                 p = predict(labels.open(clip_dirs), spec, backend, smoothing, neutral)

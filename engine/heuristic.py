@@ -34,7 +34,7 @@ from lprr.engine.f2f.rigid import fit_similarity
 from lprr.engine.face import topology as T
 from lprr.engine.face.landmarks import calibration_landmarks
 from lprr.engine.face.topology import RIGID_POINTS
-from lprr.engine.neutral import NeutralConfig, RunningNeutral
+from lprr.engine.neutral import NeutralClip, NeutralConfig, RunningNeutral, clip_neutral
 from lprr.engine.retarget import FrameResult
 from lprr.engine.timing import StageTimes
 
@@ -280,7 +280,11 @@ class HeuristicMethod:
 
     def __init__(self, models: str | Path | None = None, backend: str = "auto", options=None,
                  times: StageTimes | None = None, *, calibration: str | Path | None = None,
+                 neutral_clip: NeutralClip | None = None,
                  config: HeuristicConfig | None = None):
+        """``calibration``: a clip that starts neutral (its first face frames are the
+        neutral). ``neutral_clip``: a clip read whole first, its most neutral-looking frames
+        the neutral (engine.neutral.clip_neutral). Neither: found in the stream as it comes."""
         self.config = config or HeuristicConfig()
         self.controls = list(CONTROL_NAMES)
         self.times = times or StageTimes()
@@ -291,6 +295,10 @@ class HeuristicMethod:
             faces = list(calibration_landmarks(calibration, self.config.calib_frames))
             self.neutral = Neutral.from_landmarks(faces)
             log.info("heuristic: neutral from %d frames of %s", len(faces), calibration)
+        elif neutral_clip is not None:
+            self.neutral = Neutral.from_landmarks(list(clip_neutral(neutral_clip,
+                                                                    self.config.running)))
+            self.calibration = "the most neutral frames of the whole clip"
         else:
             self.running = RunningNeutral(self.config.running)
 

@@ -14,13 +14,19 @@ Eyes: frames with the lids lower than the history's open-eye level are never cho
 the neutral has open eyes and blinks keep reading (a neutral with half-shut lids would
 absorb them).
 
-An explicit calibration clip (``--calibration``) bypasses all this: the methods use it as
-before.
+A file is all there before it plays: ``clip_neutral`` reads it through once and picks the
+most neutral-looking frames of the whole clip, so a clip that starts smiling gets the same
+neutral as one that starts at rest (``lprr run`` and ``lprr eval`` do this for files; the
+methods' ``neutral_clip`` option). An explicit calibration clip (``--calibration``)
+bypasses all this: the methods use it as before.
 """
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -71,16 +77,29 @@ class RunningNeutral:
     def __len__(self) -> int:
         return len(self._faces)
 
-    def add(self, landmarks: np.ndarray) -> bool:
-        """Take one face frame (478, 3); True when the estimate was redone."""
+    def _push(self, landmarks: np.ndarray) -> bool:
+        """Keep one face frame; True when the history was thinned."""
         self._faces.append(np.asarray(landmarks, np.float32))
         self._feats.append(features(landmarks))
         self._ids.append(self.seen)
         self.seen += 1
-        thinned = len(self._faces) > self.cfg.max_frames
-        if thinned:  # a uniform sample of the whole past; the indices must be redone
-            self._faces, self._feats, self._ids = (self._faces[::2], self._feats[::2],
-                                                   self._ids[::2])
+        if len(self._faces) <= self.cfg.max_frames:
+            return False
+        # a uniform sample of the whole past; the indices must be redone
+        self._faces, self._feats, self._ids = (self._faces[::2], self._feats[::2],
+                                               self._ids[::2])
+        return True
+
+    def extend(self, faces: Iterable[np.ndarray]) -> None:
+        """Take many face frames at once (a whole clip), then estimate once."""
+        for lm in faces:
+            self._push(lm)
+        if self._faces:
+            self.selected = self.select()
+
+    def add(self, landmarks: np.ndarray) -> bool:
+        """Take one face frame (478, 3); True when the estimate was redone."""
+        thinned = self._push(landmarks)
         if (not thinned and self.seen > self.cfg.update_every
                 and self.seen % self.cfg.update_every):
             return False
@@ -123,3 +142,33 @@ class RunningNeutral:
     def faces(self) -> list[np.ndarray]:
         """The frames the neutral is estimated from (at least one once a face was seen)."""
         return [self._faces[i] for i in self.selected]
+
+
+NeutralClip = str | Path | Callable[[], Iterable[np.ndarray]]
+
+
+def clip_neutral(clip: NeutralClip, config: NeutralConfig | None = None,
+                 max_frames: int = 300) -> np.ndarray:
+    """(K, 478, 3): the most neutral-looking face frames of a whole clip (a video, image or
+    take folder, or a function giving its frames afresh), read once, at most ``max_frames``
+    of them evenly spread."""
+    from lprr.engine.errors import UserError
+    from lprr.engine.face.landmarks import clip_frames, track_landmarks
+
+    src = clip_frames(clip) if isinstance(clip, (str, Path)) else clip()
+    n = len(src) if hasattr(src, "__len__") else 0
+    stride = max(1, math.ceil(n / max_frames)) if n else 1
+    try:
+        faces = [p for p in track_landmarks(f for i, f in enumerate(src) if i % stride == 0)
+                 if p is not None]
+    finally:
+        close = getattr(src, "close", None)
+        if close is not None:
+            close()
+    if not faces:
+        raise UserError(f"no face found in {getattr(src, 'name', clip)} to take a neutral from")
+    rn = RunningNeutral(config)
+    rn.extend(faces)
+    log.info("neutral: the %d most neutral of %d face frames of the clip", len(rn.selected),
+             len(faces))
+    return np.stack(rn.faces)

@@ -32,7 +32,7 @@ from lprr.engine.f2f.expression import (
 from lprr.engine.f2f.mouth import MouthRetrieval
 from lprr.engine.f2f.transfer import CharacterTarget, SubspaceTransfer, TransferConfig
 from lprr.engine.face.landmarks import calibration_landmarks
-from lprr.engine.neutral import NeutralConfig, RunningNeutral
+from lprr.engine.neutral import NeutralClip, NeutralConfig, RunningNeutral, clip_neutral
 from lprr.engine.timing import StageTimes
 from lprr.engine.world import rig
 
@@ -73,7 +73,7 @@ class F2FMethod:
                  calibration: str | Path | np.ndarray | None = None,
                  character: str | Path | CharacterTarget | None = None,
                  mouth_renders: str | Path | None = None,
-                 config: F2FConfig | None = None):
+                 config: F2FConfig | None = None, neutral_clip: NeutralClip | None = None):
         self.cfg = config or F2FConfig()
         if self.cfg.basis not in ("generic", "pca"):
             raise UserError(f"f2f: basis must be 'generic' or 'pca', got {self.cfg.basis!r}")
@@ -108,6 +108,11 @@ class F2FMethod:
                 self._setup(frames)
         elif self.cfg.basis == "pca":
             raise UserError("f2f: the 'pca' basis needs a calibration take (--calibration)")
+        elif neutral_clip is not None:  # the most neutral frames of the whole clip
+            frames = clip_neutral(neutral_clip, self.cfg.running).astype(np.float64)
+            self.calibration_source = "the most neutral frames of the whole clip"
+            with blas_threads(1):
+                self._setup(frames)
         else:
             self.running = RunningNeutral(self.cfg.running)
 
