@@ -162,7 +162,8 @@ class TensorRTBackend(Backend):
         self.max_batch = options.max_batch
         self.logger = trt.Logger(trt.Logger.WARNING)
         use_cp = rt.has_module("cuda.bindings") or rt.has_module("cuda.cudart")
-        self.mem = _CudaPythonMem(options.device_id) if use_cp else _TorchMem(options.device_id)
+        self.mem: _CudaPythonMem | _TorchMem = (_CudaPythonMem(options.device_id) if use_cp
+                                                else _TorchMem(options.device_id))
         cache = rt.native_trt_cache_dir(options.cache_dir)
         cache.mkdir(parents=True, exist_ok=True)
         sha = spec.onnx_sha256 or sha256_file(spec.onnx)
