@@ -318,6 +318,7 @@ class HeuristicMethod:
         if self.running is not None and self.running.add(landmarks):
             self.neutral = Neutral.from_landmarks(self.running.faces)
         neutral = self.neutral
+        assert neutral is not None  # the calibration's, or the running one's from frame one
         w = weights_from_measures(measures(neutral.frame.local(landmarks)), neutral.measures,
                                   self.config)
         return np.array([w[n] for n in self.controls], np.float32)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +18,10 @@ from lprr.engine.face.landmarks import LandmarkerConfig
 from lprr.engine.manifest import Manifest
 from lprr.engine.pca import Pca
 from lprr.engine.timing import StageTimes
+
+if TYPE_CHECKING:
+    from lprr.engine.face.landmarks import FaceLandmarker
+    from lprr.engine.face.tasks import TaskLandmarker
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +130,12 @@ class Retargeter:
     def infer_frames(self, batch: list[FrameResult]) -> None:
         """The pipeline's entry point (see engine/methods.py): fills reenacted and
         raw_weights on frames that have patches."""
-        reenacted, weights = self.infer([r.patches for r in batch],
-                                        [r.landmarks for r in batch])
+        patches = [r.patches for r in batch if r.patches is not None]
+        if len(patches) != len(batch):
+            raise ValueError("infer_frames: a frame without patches (pass frames with a face)")
+        landmarks = [r.landmarks for r in batch if r.landmarks is not None]
+        reenacted, weights = self.infer(patches,
+                                        landmarks if len(landmarks) == len(batch) else None)
         for r, re_, w in zip(batch, reenacted, weights):
             r.reenacted, r.raw_weights = re_, w
 
@@ -146,6 +155,7 @@ class FrontEnd:
                  landmarker: str = "facemesh", config: LandmarkerConfig | None = None):
         # which face is followed, and the smallest one read (lprr.engine.face.landmarks)
         config = replace(config or LandmarkerConfig(), static_image_mode=static)
+        self.landmarker: TaskLandmarker | FaceLandmarker
         if landmarker == "tasks":
             from lprr.engine.face.tasks import TaskLandmarker
 

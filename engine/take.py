@@ -72,7 +72,7 @@ class TakeWriter:
         if self._video is None:
             self._size = (w, h)
             self._video = cv2.VideoWriter(
-                str(self.out / VIDEO_NAME), cv2.VideoWriter_fourcc(*"MJPG"), self.fps, (w, h)
+                str(self.out / VIDEO_NAME), cv2.VideoWriter.fourcc(*"MJPG"), self.fps, (w, h)
             )
             self._video.set(cv2.VIDEOWRITER_PROP_QUALITY, self.jpeg_quality)
             if not self._video.isOpened():

@@ -11,4 +11,4 @@ from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
 if not (_HERE / "engine").is_dir():  # the source tree: find app/, engine/, models/ beside us
-    __path__.append(str(_HERE.parent))  # type: ignore[name-defined]
+    __path__.append(str(_HERE.parent))

@@ -18,6 +18,7 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
@@ -110,7 +111,7 @@ def _wait_running(win: MainWindow, timeout: float) -> None:
 
 def machine_info() -> dict:
     """What else was running (top's first lines), load and CPU count."""
-    info = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    info: dict[str, Any] = {"cpus": os.cpu_count(), "python": platform.python_version()}
     try:
         info["loadavg"] = os.getloadavg()
     except OSError:
@@ -179,7 +180,8 @@ def run_benchmark(models: Path = DEFAULT_MODELS, source: str | Path = DEMO_CLIP,
     for m in modes:
         if m not in ("unpaced", "paced"):
             raise UserError(f"unknown mode {m!r}: use unpaced and/or paced")
-    app = QApplication.instance() or QApplication(["lprr-gui-fps"])
+    # instance() is typed QCoreApplication; the GUI's is a QApplication
+    app = cast(QApplication, QApplication.instance() or QApplication(["lprr-gui-fps"]))
     win = MainWindow(models=models, source=str(source), backend=backend, method=method,
                      character_process=character_process)
     win.resize(*size)

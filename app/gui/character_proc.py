@@ -23,6 +23,7 @@ import sys
 import threading
 import weakref
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -68,7 +69,7 @@ class CharacterRenderer:
         self.local = DemoCharacter(size=size, supersample=supersample)
         self.n_controls = self.local.deltas.shape[0]
         self._lock = threading.Lock()
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._want_process = use_process and os.name == "posix"
         self._ready = False
         self._failed: str | None = None
@@ -118,7 +119,7 @@ class CharacterRenderer:
         if p.poll() is not None:
             self._fail(f"the character process exited ({p.returncode})")
             return False
-        if _read_exact(p.stdout.fileno(), 1, 0.0) == b"R":  # only once it said so
+        if _read_exact(self._pipes()[1].fileno(), 1, 0.0) == b"R":  # only once it said so
             self._ready = True
         return self._ready
 
@@ -157,7 +158,7 @@ class CharacterRenderer:
 
     def _send(self, w: np.ndarray) -> bool:
         try:
-            self._proc.stdin.write(np.ascontiguousarray(w).tobytes())
+            self._pipes()[0].write(np.ascontiguousarray(w).tobytes())
             return True
         except (OSError, ValueError, AttributeError) as e:
             self._fail(f"the character process failed: {e}")
@@ -166,7 +167,7 @@ class CharacterRenderer:
     def _receive(self) -> np.ndarray | None:
         n = self.size * self.size * 3
         try:
-            data = _read_exact(self._proc.stdout.fileno(), n, _REPLY_TIMEOUT)
+            data = _read_exact(self._pipes()[1].fileno(), n, _REPLY_TIMEOUT)
         except (OSError, ValueError, AttributeError) as e:
             self._fail(f"the character process failed: {e}")
             return None
@@ -175,12 +176,21 @@ class CharacterRenderer:
             return None
         return np.frombuffer(data, np.uint8).reshape(self.size, self.size, 3)
 
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        """The child's stdin and stdout (both PIPE); AttributeError without a child, which
+        the callers catch."""
+        p = self._proc
+        if p is None or p.stdin is None or p.stdout is None:
+            raise AttributeError("no character process")
+        return p.stdin, p.stdout
+
     def _stop_child(self) -> None:
         p, self._proc = self._proc, None
         if p is None:
             return
         try:
-            p.stdin.close()  # EOF: the child returns
+            if p.stdin is not None:  # always (stdin=PIPE)
+                p.stdin.close()  # EOF: the child returns
             p.wait(0.5)
         except (OSError, subprocess.TimeoutExpired):
             p.kill()

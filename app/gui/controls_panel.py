@@ -7,8 +7,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -167,7 +169,8 @@ class ControlsPanel(QWidget):
             self.backend_combo.addItem(name)
             if reason is not None:
                 i = self.backend_combo.count() - 1
-                self.backend_combo.model().item(i).setEnabled(False)
+                # a QComboBox's own model is a QStandardItemModel
+                cast(QStandardItemModel, self.backend_combo.model()).item(i).setEnabled(False)
                 self.backend_combo.setItemData(i, reason, Qt.ItemDataRole.ToolTipRole)
         form.addRow("Backend", self.backend_combo)
         self.method_combo = QComboBox()

@@ -15,6 +15,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer
@@ -403,10 +404,11 @@ class MainWindow(QMainWindow):
         d = self.session.take_latest()
         if d is None:
             return
-        if isinstance(d, FrameResult):  # a session without a presenter
-            d = self.prepare_display(d)
-        if self.show_display(d):
-            self.meter.drew((time.perf_counter() - t0) * 1e3, d.prepare_ms)
+        # a FrameResult from a session without a presenter, else the presenter's DisplayFrame
+        shown = (self.prepare_display(d) if isinstance(d, FrameResult)
+                 else cast(DisplayFrame, d))
+        if self.show_display(shown):
+            self.meter.drew((time.perf_counter() - t0) * 1e3, shown.prepare_ms)
 
     def show_display(self, d: DisplayFrame) -> bool:
         """GUI thread: show a prepared frame; False when it carried an error instead."""

@@ -54,17 +54,23 @@ class MappingTable(QTableWidget):
     def maps(self) -> dict[str, ControlMap]:
         return dict(self._maps)
 
+    def _cell(self, row: int, column: int) -> QTableWidgetItem:
+        """The item of a cell (``__init__`` and ``_fill`` make one in every cell)."""
+        item = self.item(row, column)
+        assert item is not None
+        return item
+
     def set_value(self, name: str, key: str, value: float) -> None:
         """Edit one cell as a user would (emits ``changed``)."""
-        self.item(CONTROL_NAMES.index(name), 1 + KEYS.index(key)).setText(_fmt(value))
+        self._cell(CONTROL_NAMES.index(name), 1 + KEYS.index(key)).setText(_fmt(value))
 
     def set_neutral(self, offsets: dict[str, float]) -> None:
         for r, n in enumerate(CONTROL_NAMES):
             v = offsets.get(n)
-            self.item(r, len(HEADERS) - 1).setText("" if v is None else f"{v:.3f}")
+            self._cell(r, len(HEADERS) - 1).setText("" if v is None else f"{v:.3f}")
 
     def neutral(self, name: str) -> str:
-        return self.item(CONTROL_NAMES.index(name), len(HEADERS) - 1).text()
+        return self._cell(CONTROL_NAMES.index(name), len(HEADERS) - 1).text()
 
     def _fill(self) -> None:
         self._filling = True
@@ -84,11 +90,12 @@ class MappingTable(QTableWidget):
     def _mark(self, row: int) -> None:
         changed = self._maps[CONTROL_NAMES[row]] != ControlMap()
         for c in range(1, 1 + len(KEYS)):
-            self.item(row, c).setBackground(_CHANGED if changed else QBrush())
+            item = self._cell(row, c)
+            item.setBackground(_CHANGED if changed else QBrush())
             if changed:
-                self.item(row, c).setForeground(QBrush(QColor(20, 20, 20)))
+                item.setForeground(QBrush(QColor(20, 20, 20)))
             else:
-                self.item(row, c).setData(Qt.ItemDataRole.ForegroundRole, None)
+                item.setData(Qt.ItemDataRole.ForegroundRole, None)
 
     def _edited(self, item: QTableWidgetItem) -> None:
         if self._filling or not 1 <= item.column() <= len(KEYS):

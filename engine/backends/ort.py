@@ -63,7 +63,7 @@ def _profile_shapes(spec: ModelSpec, batch: int) -> str:
 def provider_chain(kind: str, spec: ModelSpec, options: BackendOptions,
                    cache_dir: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
     """THE one place that builds (provider, options) lists for a session, best first."""
-    cpu = ("CPUExecutionProvider", {})
+    cpu: tuple[str, dict[str, Any]] = ("CPUExecutionProvider", {})
     if kind == "cpu":
         return [cpu]
     cuda = ("CUDAExecutionProvider", {
@@ -119,6 +119,7 @@ def check_graph(session, spec: ModelSpec) -> None:
     """Every input and output of the loaded graph against the manifest: names, shapes
     (-1 matches any dimension) and dtype (float32), so a wrong model fails at load with one
     line naming the file, the tensor, what was expected and what was found."""
+    assert spec.onnx is not None  # the session was loaded from it
     where = display_path(spec.onnx)
     for kind, want, got in (("input", spec.inputs, session.get_inputs()),
                             ("output", spec.outputs, session.get_outputs())):

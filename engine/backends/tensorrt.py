@@ -156,12 +156,14 @@ class TensorRTBackend(Backend):
             raise BackendError(f"model {spec.key!r} has no ONNX file in its manifest")
         import tensorrt as trt
 
+        self.onnx: Path = spec.onnx
         self.trt = trt
         self.options = options
         self.max_batch = options.max_batch
         self.logger = trt.Logger(trt.Logger.WARNING)
         use_cp = rt.has_module("cuda.bindings") or rt.has_module("cuda.cudart")
-        self.mem = _CudaPythonMem(options.device_id) if use_cp else _TorchMem(options.device_id)
+        self.mem: _CudaPythonMem | _TorchMem = (_CudaPythonMem(options.device_id) if use_cp
+                                                else _TorchMem(options.device_id))
         cache = rt.native_trt_cache_dir(options.cache_dir)
         cache.mkdir(parents=True, exist_ok=True)
         sha = spec.onnx_sha256 or sha256_file(spec.onnx)
@@ -170,7 +172,9 @@ class TensorRTBackend(Backend):
         self.engine_path = cache / (f"{sha[:16]}_{tag}_{prec}_b{options.min_batch}-"
                                     f"{options.opt_batch}-{options.max_batch}.engine")
         runtime = trt.Runtime(self.logger)
-        self.engine = None
+        # TensorRT's ICudaEngine and IExecutionContext (tensorrt has no type information)
+        self.engine: Any = None
+        self.context: Any = None
         if self.engine_path.is_file():
             self.engine = runtime.deserialize_cuda_engine(self.engine_path.read_bytes())
             if self.engine is None:
@@ -190,15 +194,15 @@ class TensorRTBackend(Backend):
     def _build(self, timing_cache: Path) -> bytes:
         trt, o = self.trt, self.options
         log.info("tensorrt: building an engine for %s (once; cached in %s)",
-                 self.spec.onnx.name, self.engine_path.parent)
+                 self.onnx.name, self.engine_path.parent)
         builder = trt.Builder(self.logger)
         major = int(trt.__version__.split(".")[0])
         flags = 0 if major >= 10 else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
         network = builder.create_network(flags)
         parser = trt.OnnxParser(network, self.logger)
-        if not parser.parse(self.spec.onnx.read_bytes()):
+        if not parser.parse(self.onnx.read_bytes()):
             errs = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-            raise BackendError(f"tensorrt: cannot parse {display_path(self.spec.onnx)}: {errs}")
+            raise BackendError(f"tensorrt: cannot parse {display_path(self.onnx)}: {errs}")
         config = builder.create_builder_config()
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, o.workspace_mb << 20)
         if o.fp16:
@@ -219,7 +223,7 @@ class TensorRTBackend(Backend):
         plan = builder.build_serialized_network(network, config)
         if plan is None:
             raise BackendError(f"tensorrt: building the engine for "
-                               f"{display_path(self.spec.onnx)} failed (see TensorRT log)")
+                               f"{display_path(self.onnx)} failed (see TensorRT log)")
         timing_cache.write_bytes(bytes(config.get_timing_cache().serialize()))
         return bytes(plan)
 
@@ -274,7 +278,7 @@ class TensorRTBackend(Backend):
         self.engine = None
         if getattr(self, "mem", None) is not None:
             self.mem.close()
-            self.mem = None
+            del self.mem  # a second close() finds none (getattr above)
 
 
 def create(kind: str, spec: ModelSpec, options: BackendOptions) -> TensorRTBackend:

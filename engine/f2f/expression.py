@@ -94,7 +94,7 @@ def pca_basis(neutral: np.ndarray, aligned: np.ndarray, var: float = 0.999,
     d = _without_rigid(neutral, d)
     u, s, _ = np.linalg.svd(d, full_matrices=False)
     energy = np.cumsum(s**2) / max(float((s**2).sum()), 1e-18)
-    k = int(min(max_k, np.searchsorted(energy, var) + 1, len(s)))
+    k = min(max_k, int(np.searchsorted(energy, var)) + 1, len(s))
     sigma = s[:k] / np.sqrt(max(d.shape[1], 1))
     return ExpressionBasis(np.asarray(neutral, np.float64), u[:, :k], sigma, kind="pca")
 

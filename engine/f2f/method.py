@@ -128,10 +128,9 @@ class F2FMethod:
         log.info("f2f: %s basis (%d), neutral from %s, ready in %.2f s", basis.kind, basis.k,
                  self.calibration_source, time.perf_counter() - t0)
 
-    def _update_neutral(self, landmarks: np.ndarray) -> None:
-        """Feed the running neutral; (re)do the setup once enough frames were seen and
+    def _update_neutral(self, rn: RunningNeutral, landmarks: np.ndarray) -> None:
+        """Feed the running neutral ``rn``; (re)do the setup once enough frames were seen and
         whenever the estimate has moved (about 0.5 s each, so not on every update)."""
-        rn = self.running
         if not rn.add(landmarks) or rn.seen < self.cfg.self_calibration_frames:
             return
         if self.ready and not rn.moved(self._installed):
@@ -156,7 +155,7 @@ class F2FMethod:
 
     def reset(self) -> None:
         """Forget the previous frame (the tracking warm start); calibration is kept."""
-        if self.tracker is not None:
+        if self.tracker is not None and self.transfer is not None:  # set together (install)
             self.tracker.reset()
             self.transfer.reset()
 
@@ -174,11 +173,12 @@ class F2FMethod:
             self.reset()
             return np.zeros(len(self.controls), np.float32)
         if self.running is not None:
-            self._update_neutral(landmarks)
-        if not self.ready:
+            self._update_neutral(self.running, landmarks)
+        tracker, transfer = self.tracker, self.transfer
+        if tracker is None or transfer is None:  # not ready: install sets both
             return np.zeros(len(self.controls), np.float32)
-        delta = self.tracker.fit(landmarks).delta
-        return np.clip(self.transfer(delta), 0.0, 1.0).astype(np.float32)
+        delta = tracker.fit(landmarks).delta
+        return np.clip(transfer(delta), 0.0, 1.0).astype(np.float32)
 
     def infer_frames(self, batch) -> None:
         with blas_threads(1):
@@ -208,8 +208,9 @@ class F2FMethod:
         return "numpy"
 
     def describe(self) -> str:
-        state = (f"{self.basis.kind} basis ({self.basis.k}), neutral from "
-                 f"{self.calibration_source}" if self.ready else
+        basis = self.basis  # install sets it with the transfer (ready)
+        state = (f"{basis.kind} basis ({basis.k}), neutral from "
+                 f"{self.calibration_source}" if self.ready and basis is not None else
                  f"finding the neutral in the first {self.cfg.self_calibration_frames} face "
                  "frames")
         return f"f2f (training-free) -> {self.target.name} character; {state}"

@@ -78,7 +78,11 @@ class MouthRetrieval:
                     break
                 if i not in keep:
                     continue
-                lm = lms[i] if lms is not None else landmarker.detect(frame)
+                if lms is not None:
+                    lm = lms[i]
+                else:
+                    assert landmarker is not None  # made above for a take without landmarks
+                    lm = landmarker.detect(frame)
                 if lm is None:
                     continue
                 ws.append(weights[i])

@@ -113,6 +113,7 @@ class SketchMap:
         out = self.linear(pts)
         if self.range_q is None:
             return out
+        assert self.range_dir is not None  # fit and load set the two together
         g = openings(out)  # (3,J)
         want = np.array([[np.interp(g[k, j], *self.range_q[k, j]) for j in range(g.shape[1])]
                          for k in range(g.shape[0])])
@@ -120,8 +121,8 @@ class SketchMap:
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
-        extra = {} if self.range_q is None else {"range_q": self.range_q,
-                                                   "range_dir": self.range_dir}
+        extra = {k: v for k, v in (("range_q", self.range_q), ("range_dir", self.range_dir))
+                 if v is not None}  # set together (fit, load)
         np.savez(path, src=self.src, dst=self.dst, scale=self.scale, **extra)
         return path
 
@@ -158,7 +159,7 @@ def draw_sketch(pts: np.ndarray, size: int = PATCH_SIZE) -> np.ndarray:
     e = contour_edges()
     img = np.zeros((size, size), np.uint8)
     lines = np.stack([fixed[e[:, 0]], fixed[e[:, 1]]], axis=1)
-    cv2.polylines(img, list(lines), False, 255, 1, cv2.LINE_AA, _SHIFT)
+    cv2.polylines(img, list(lines), False, (255,), 1, cv2.LINE_AA, _SHIFT)
     return img
 
 

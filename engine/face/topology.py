@@ -135,12 +135,22 @@ def _tessellation_edges() -> set[tuple[int, int]]:
     return {tuple(sorted(e)) for e in fmc.FACEMESH_TESSELATION}
 
 
+def _edge(a: int, b: int) -> tuple[int, int]:
+    """The edge (a, b) with its ends in increasing order."""
+    return (a, b) if a <= b else (b, a)
+
+
+def _sorted3(a: int, b: int, c: int) -> tuple[int, int, int]:
+    x, y, z = sorted((a, b, c))
+    return x, y, z
+
+
 def _cliques(edges: set[tuple[int, int]]) -> list[tuple[int, int, int]]:
     nb: dict[int, set[int]] = collections.defaultdict(set)
     for a, b in edges:
         nb[a].add(b)
         nb[b].add(a)
-    tris = {tuple(sorted((a, b, x))) for a, b in edges for x in nb[a] & nb[b]}
+    tris = {_sorted3(a, b, x) for a, b in edges for x in nb[a] & nb[b]}
     # spurious cliques: all three edges shared by three cliques (a filled 'tetrahedron')
     count = collections.Counter(e for t in tris for e in itertools.combinations(t, 2))
     good = [t for t in tris if not all(count[e] == 3 for e in itertools.combinations(t, 2))]
@@ -149,31 +159,31 @@ def _cliques(edges: set[tuple[int, int]]) -> list[tuple[int, int, int]]:
 
 def _orient(tris: list[tuple[int, int, int]]) -> np.ndarray:
     """Wind all triangles consistently (neighbours traverse a shared edge oppositely)."""
-    tris = [list(t) for t in tris]
+    rows = [list(t) for t in tris]
     by_edge: dict[tuple[int, int], list[int]] = collections.defaultdict(list)
-    for i, t in enumerate(tris):
+    for i, t in enumerate(rows):
         for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])):
-            by_edge[tuple(sorted((a, b)))].append(i)
-    done = [False] * len(tris)
-    for seed in range(len(tris)):
+            by_edge[_edge(a, b)].append(i)
+    done = [False] * len(rows)
+    for seed in range(len(rows)):
         if done[seed]:
             continue
         done[seed] = True
         queue = collections.deque([seed])
         while queue:
             i = queue.popleft()
-            t = tris[i]
+            t = rows[i]
             for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0])):
-                for j in by_edge[tuple(sorted((a, b)))]:
+                for j in by_edge[_edge(a, b)]:
                     if j == i or done[j]:
                         continue
-                    u = tris[j]
+                    u = rows[j]
                     directed = {(u[0], u[1]), (u[1], u[2]), (u[2], u[0])}
                     if (a, b) in directed:  # same direction: flip the neighbour
-                        tris[j] = [u[0], u[2], u[1]]
+                        rows[j] = [u[0], u[2], u[1]]
                     done[j] = True
                     queue.append(j)
-    return np.asarray(tris, dtype=np.int32)
+    return np.asarray(rows, dtype=np.int32)
 
 
 # Winding of one triangle (on the upper lip) that faces the viewer; checked on the

@@ -72,10 +72,10 @@ class OneEuroFilter:
         dx = (x - self._x) / dt
         self._dx += _alpha(self.d_cutoff, dt) * (dx - self._dx)
         cutoff = self.min_cutoff + self.beta * np.abs(self._dx)
-        self._x = self._x + _alpha(cutoff, dt) * (x - self._x)
-        self._x[self.passthrough] = x[self.passthrough]
-        self._t = t
-        return self._x.copy()
+        out = self._x + _alpha(cutoff, dt) * (x - self._x)
+        out[self.passthrough] = x[self.passthrough]
+        self._x, self._t = out, t
+        return out.copy()
 
 
 # Presets in 0-1 weight units: (min_cutoff Hz, beta s) for the eye group (eyes + brows) and

@@ -169,7 +169,7 @@ class PostProcessor:
         if self._current is None:
             self.state = "waiting" if self.state == "waiting" else "neutral"
             return np.zeros(len(self.names), np.float32)
-        if self._lost_since is None:
+        if self._lost_since is None or self._lost_from is None:  # set and cleared together
             self._lost_since, self._lost_from = t, self._current.copy()
         gone = t - self._lost_since
         if gone <= c.hold_s:

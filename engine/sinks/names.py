@@ -67,11 +67,12 @@ def pascal(name: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-def vrm0_clips(w: Mapping[str, float] | Callable[[str], np.ndarray]) -> dict[str, np.ndarray]:
+def vrm0_clips(w: Mapping[str, float] | Callable[[str], np.ndarray | np.floating]
+               ) -> dict[str, np.ndarray | np.floating]:
     """The VRM0_TABLE clips from control weights (a name -> value lookup; arrays broadcast)."""
     get = w if callable(w) else (lambda n: np.float32(w.get(n, 0.0)))
 
-    def mean(a: str, b: str) -> np.ndarray:
+    def mean(a: str, b: str) -> np.ndarray | np.floating:
         return 0.5 * (get(a) + get(b))
 
     bl, br = get("eyeBlinkLeft"), get("eyeBlinkRight")

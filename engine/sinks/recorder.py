@@ -20,15 +20,19 @@ import csv
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, Protocol, TextIO
 
 import numpy as np
 
 from lprr.engine.errors import UserError
 from lprr.engine.sinks.base import Sink
+
+
+class _RowWriter(Protocol):  # what csv.writer returns (its class is private to _csv)
+    def writerow(self, row: Iterable[Any], /) -> Any: ...
 
 DEFAULT_TIMECODE_FPS = 30.0  # what the recorder uses for a source that does not say its rate
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
@@ -67,7 +71,7 @@ class Recorder(Sink):
         # The file is created with the first frame, so a run that never starts (a wrong
         # model, Ctrl-C during start-up) leaves nothing behind.
         self._f: TextIO | None = None
-        self._csv = None
+        self._csv: _RowWriter | None = None
         self.fps = fps
         self.flush_every = flush_every
         self.frames = 0

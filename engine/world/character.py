@@ -211,7 +211,7 @@ class DemoCharacter:
         project, _ = self._projector(camera, ss)
         pv = project(verts)
         big = self.size * ss
-        img = np.empty((big, big, 3), np.uint8)
+        img: np.ndarray = np.empty((big, big, 3), np.uint8)
         img[:] = lk.background
         sh = 3  # fractional bits for sub-pixel polygon corners
         k = float(1 << sh)

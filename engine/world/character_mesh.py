@@ -199,12 +199,12 @@ def build_skirt(base: np.ndarray) -> Skirt:
     o = np.array(T.FACE_OVAL)
     r1 = T.N_MESH + np.arange(n)
     r2 = T.N_MESH + n + np.arange(n)
-    tris = []
+    rows = []
     for i in range(n):
         j = (i + 1) % n
-        tris += [(o[i], o[j], r1[j]), (o[i], r1[j], r1[i]),
+        rows += [(o[i], o[j], r1[j]), (o[i], r1[j], r1[i]),
                  (r1[i], r1[j], r2[j]), (r1[i], r2[j], r2[i])]
-    tris = np.array(tris, dtype=np.int32)
+    tris = np.array(rows, dtype=np.int32)
     verts = np.concatenate([base[: T.N_MESH], oval + off1, oval + off2])
     a, b, c = (verts[tris[:, k], :2] for k in range(3))
     area = (b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0]

@@ -108,7 +108,7 @@ class Puppet:
         # the frame centre sits below the face centre by face_offset
         tx = cfg.size / 2 - s * centre[0]
         ty = cfg.size / 2 + cfg.face_offset * cfg.size - s * centre[1]
-        m = np.float32([[s, 0, tx], [0, s, ty]])
+        m = np.array([[s, 0, tx], [0, s, ty]], np.float32)
         interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
         canvas = cv2.warpAffine(img, m, (cfg.size, cfg.size), flags=interp,
                                 borderMode=cv2.BORDER_REFLECT101)

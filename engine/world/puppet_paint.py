@@ -17,19 +17,19 @@ _SHIFT = 4
 _ONE = 1 << _SHIFT
 
 
-def _poly_mask(shape: tuple[int, int], pts: np.ndarray, origin: np.ndarray) -> np.ndarray:
+def _poly_mask(shape: tuple[int, ...], pts: np.ndarray, origin: np.ndarray) -> np.ndarray:
     """(h, w) float32 0..1 anti-aliased mask of a polygon, in ROI coordinates."""
     m = np.zeros(shape, np.uint8)
     p = np.round((pts[:, :2] - origin) * _ONE).astype(np.int32)
-    cv2.fillPoly(m, [p], 255, cv2.LINE_AA, _SHIFT)
+    cv2.fillPoly(m, [p], (255,), cv2.LINE_AA, _SHIFT)
     return m.astype(np.float32) * (1 / 255)
 
 
-def _line_mask(shape: tuple[int, int], pts: np.ndarray, origin: np.ndarray,
+def _line_mask(shape: tuple[int, ...], pts: np.ndarray, origin: np.ndarray,
                thickness: float) -> np.ndarray:
     m = np.zeros(shape, np.uint8)
     p = np.round((pts[:, :2] - origin) * _ONE).astype(np.int32)
-    cv2.polylines(m, [p], False, 255, max(1, round(thickness)), cv2.LINE_AA, _SHIFT)
+    cv2.polylines(m, [p], False, (255,), max(1, round(thickness)), cv2.LINE_AA, _SHIFT)
     if thickness < 1:  # thinner than a pixel: fade instead
         m = (m.astype(np.float32) * thickness).astype(np.uint8)
     return m.astype(np.float32) * (1 / 255)
@@ -121,7 +121,7 @@ def sample_eye(img: np.ndarray, lm: np.ndarray, side: str) -> EyeLook:
     d = int(np.ceil(2.6 * r)) | 1
     half = d // 2
     cx, cy = lm[iris[0], :2]
-    m = np.float32([[1, 0, half - cx], [0, 1, half - cy]])
+    m = np.array([[1, 0, half - cx], [0, 1, half - cy]], np.float32)
     tex = cv2.warpAffine(img, m, (d, d), flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REFLECT101).astype(np.float32)
     poly_t = poly + np.array([half - cx, half - cy])
@@ -185,7 +185,7 @@ def paint_eye(frame: np.ndarray, lm: np.ndarray, lm_rest: np.ndarray, look: EyeL
 
     # 2. eyeball: sclera shaded at the corners and under the upper lid, then the iris
     if m_open.max() > 0:
-        eye = np.empty(shp + (3,), np.float32)
+        eye: np.ndarray = np.empty(shp + (3,), np.float32)
         eye[:] = look.sclera
         cx = op[:, 0].mean() - x0
         xx = np.arange(shp[1], dtype=np.float32)
@@ -196,7 +196,7 @@ def paint_eye(frame: np.ndarray, lm: np.ndarray, lm_rest: np.ndarray, look: EyeL
         s = r / max(look.iris_radius, 1e-6)
         d = look.iris_tex.shape[0]
         half = d // 2
-        a = np.float32([[s, 0, ic[0] - s * half], [0, s, ic[1] - s * half]])
+        a = np.array([[s, 0, ic[0] - s * half], [0, s, ic[1] - s * half]], np.float32)
         tex = cv2.warpAffine(look.iris_tex, a, (shp[1], shp[0]), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT)
         ia = cv2.warpAffine(look.iris_alpha, a, (shp[1], shp[0]), flags=cv2.INTER_LINEAR,
@@ -287,7 +287,7 @@ def paint_mouth(frame: np.ndarray, lm: np.ndarray, look: MouthLook) -> None:
     lo_mid = lm[topo.LIP_LOWER_MID_INNER, :2] - o
     tongue = np.zeros(shp, np.float32)
     cv2.ellipse(tongue, (round(lo_mid[0] * _ONE), round(lo_mid[1] * _ONE)),
-                (int(0.22 * mouth_w * _ONE), int(0.09 * mouth_w * _ONE)), 0, 0, 360, 0.6,
+                (int(0.22 * mouth_w * _ONE), int(0.09 * mouth_w * _ONE)), 0, 0, 360, (0.6,),
                 -1, cv2.LINE_AA, _SHIFT)
     inner = inner * (1 - tongue[..., None]) + look.tongue * tongue[..., None]
     _blend(roi, inner, m)

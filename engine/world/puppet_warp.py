@@ -18,7 +18,7 @@ _SHIFT = 4  # fixed-point bits for sub-pixel triangle corners
 def delaunay(points: np.ndarray) -> np.ndarray:
     """(T, 3) Delaunay triangles of (P, 2) points (indices into ``points``)."""
     # scipy ships with scikit-image; imported on first use
-    from scipy.spatial import Delaunay  # type: ignore[import-untyped]
+    from scipy.spatial import Delaunay
 
     return Delaunay(np.asarray(points, np.float64)).simplices.astype(np.int32)
 

@@ -549,9 +549,9 @@ def deform(neutral: np.ndarray, deltas: np.ndarray, weights: np.ndarray) -> np.n
     frame = FaceFrame.from_landmarks(neutral)
     down = frame.axes[1]
 
-    for side, up, lo in (("Left", T.EYE_UPPER_L, T.EYE_LOWER_L),
-                         ("Right", T.EYE_UPPER_R, T.EYE_LOWER_R)):
-        up, lo = list(up[1:-1]), list(lo[1:-1])
+    for side, up_ring, lo_ring in (("Left", T.EYE_UPPER_L, T.EYE_LOWER_L),
+                                   ("Right", T.EYE_UPPER_R, T.EYE_LOWER_R)):
+        up, lo = list(up_ring[1:-1]), list(lo_ring[1:-1])
         k = INDEX[f"eyeBlink{side}"]
         b = w[k]
         if b > 0:
