@@ -161,7 +161,7 @@ class CameraSource(_CvCaptureSource):
             cams = ", ".join(str(c.index) for c in list_cameras()) or "none found"
             raise UserError(f"cannot open camera {index} (cameras: {cams})")
         # MJPG lets most USB webcams do 720p at 30-60 fps; a 1-frame buffer keeps latency low.
-        self.cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+        self.cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
         if width:
             self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
         if height:
@@ -231,16 +231,16 @@ class VideoFileSource(_CvCaptureSource):
                             "(truncated or corrupt file)", self.path, self._count, self._read)
                 self._count = self._read + self.skipped  # said once
             return None
-        index = self.position + 1
+        last = self.position if self.position is not None else -1
+        index = last + 1
         if attempt:  # frames were skipped: the decoder's clock says where this one sits
             msec = float(self.cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
-            index = max(index, round((msec - self._msec0) * self.fps / 1000.0))
-            gap = index - self.position - 1
+            index = max(index, round((msec - self._msec0) * (self.fps or 30.0) / 1000.0))
+            gap = index - last - 1
             self.skipped += gap
             log.warning("%s: skipped %d undecodable frame%s (%s); the frames after keep "
                         "their place", self.path, gap, "" if gap == 1 else "s",
-                        f"frame {self.position + 1}" if gap == 1 else
-                        f"frames {self.position + 1}-{index - 1}")
+                        f"frame {last + 1}" if gap == 1 else f"frames {last + 1}-{index - 1}")
         self._read += 1
         self.position = index
         return frame
@@ -266,6 +266,7 @@ class ImageFolderSource(Source):
             raise UserError(f"no images in {self.path} (looked for {', '.join(IMAGE_EXTS)})")
         self._i = 0
         self.unreadable = 0
+        self._first: np.ndarray | None = None
         first = self.read()
         if first is None:
             raise UserError(f"cannot read any image in {self.path}")
@@ -275,19 +276,19 @@ class ImageFolderSource(Source):
         return len(self.files)
 
     def read(self) -> np.ndarray | None:
-        if getattr(self, "_first", None) is not None:
+        if self._first is not None:
             f, self._first = self._first, None
             self.position = self._first_pos
             return f
         while self._i < len(self.files):
-            f = self.files[self._i]
+            path = self.files[self._i]
             self._i += 1
-            img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            img = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if img is not None:
                 self.position = self._i - 1  # its place in the folder, gaps kept
                 return img
             self.unreadable += 1
-            log.warning("skipping unreadable image %s (frame %d)", f, self._i - 1)
+            log.warning("skipping unreadable image %s (frame %d)", path, self._i - 1)
         return None
 
 
@@ -303,14 +304,15 @@ class GeneratorSource(Source):
         self._call: Callable[[], Any] | None = None
         self._it: Iterator[np.ndarray] | None = None
         self._first: np.ndarray | None = None
+        source: Any = frames
         if callable(frames) and not isinstance(frames, Iterable):
             first = frames()
             if first is None or isinstance(first, np.ndarray):
                 self._call, self._first = frames, first  # one frame per call
                 self._ended = first is None
                 return
-            frames = first  # a generator function: its result is the iterator
-        self._it = iter(frames)
+            source = first  # a generator function: its result is the iterator
+        self._it = iter(source)
         self._ended = False
 
     def __len__(self) -> int:
@@ -320,9 +322,14 @@ class GeneratorSource(Source):
         if self._ended:
             return None
         if self._first is not None:
-            f, self._first = self._first, None
-            return f
-        f = self._call() if self._call is not None else next(self._it, None)
+            first, self._first = self._first, None
+            return first
+        f: np.ndarray | None
+        if self._call is not None:
+            f = self._call()
+        else:
+            assert self._it is not None
+            f = next(self._it, None)
         if f is None:
             self._ended = True
         return f

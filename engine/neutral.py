@@ -27,6 +27,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -155,13 +156,18 @@ def clip_neutral(clip: NeutralClip, config: NeutralConfig | None = None,
     from lprr.engine.errors import UserError
     from lprr.engine.face.landmarks import clip_frames, track_landmarks
 
-    src = clip_frames(clip) if isinstance(clip, (str, Path)) else clip()
+    # The clip is read again when it plays: its warnings (a bad frame) are said then, once.
+    capture_log = logging.getLogger("lprr.engine.capture")
+    level = capture_log.level
+    capture_log.setLevel(logging.ERROR)
+    src: Any = clip_frames(clip) if isinstance(clip, (str, Path)) else clip()
     n = len(src) if hasattr(src, "__len__") else 0
     stride = max(1, math.ceil(n / max_frames)) if n else 1
     try:
         faces = [p for p in track_landmarks(f for i, f in enumerate(src) if i % stride == 0)
                  if p is not None]
     finally:
+        capture_log.setLevel(level)
         close = getattr(src, "close", None)
         if close is not None:
             close()

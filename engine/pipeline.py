@@ -57,9 +57,9 @@ class Pipeline:
         faces = self.cfg.faces or LandmarkerConfig()
         if faces.min_face_px is None:  # the method's own measured limit
             faces = replace(faces, min_face_px=getattr(retargeter, "min_face_px", 0.0))
-        self.front = FrontEnd(static=static, times=self.times,
-                              landmarker=self.cfg.landmarker
-                              or getattr(retargeter, "landmarker", "facemesh"),
+        landmarker: str = (self.cfg.landmarker
+                           or getattr(retargeter, "landmarker", None) or "facemesh")
+        self.front = FrontEnd(static=static, times=self.times, landmarker=landmarker,
                               config=faces)
         self._q_in: queue.Queue = queue.Queue(self.cfg.queue_size)
         self._q_mid: queue.Queue = queue.Queue(self.cfg.queue_size)

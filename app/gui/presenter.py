@@ -13,12 +13,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
 class Presenter:
-    def __init__(self, prepare: Callable[[object], object], notify: Callable[[], None],
+    def __init__(self, prepare: Callable[[Any], object], notify: Callable[[], None],
                  max_hz: float = 60.0, name: str = "lprr-gui-present"):
         self.prepare = prepare
         self.notify = notify

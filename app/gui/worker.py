@@ -33,6 +33,7 @@ from lprr.engine.post.mapping import ControlMap, WeightMapping
 from lprr.engine.retarget import FrameResult
 from lprr.engine.session import Session, SessionSpec
 from lprr.engine.sinks.live import LiveSinks, describe_error
+from lprr.engine.sinks.recorder import Recorder
 
 __all__ = ["LiveSession", "SessionConfig", "SessionStats", "describe_error", "frames_text",
            "source_frames"]
@@ -348,7 +349,8 @@ class LiveSession(QObject):
             pres.stop(0.5)
 
     def _on_result(self, run: _Run, r: FrameResult) -> None:  # the pipeline's inference thread
-        self.history.append(time.perf_counter(), r.weights)
+        if r.weights is not None:
+            self.history.append(time.perf_counter(), r.weights)
         pres = run.presenter
         if pres is not None:
             pres.submit(r)  # the presenter thread prepares it and calls _notify
@@ -412,7 +414,7 @@ class LiveSession(QObject):
             return dict(zip(post.names, (float(v) for v in post.calibration.offsets)))
 
     def set_smoothing(self, eyes: tuple[float, float], mouth: tuple[float, float]) -> None:
-        self.smoothing = {"eyes": tuple(eyes), "mouth": tuple(mouth)}
+        self.smoothing = {"eyes": (eyes[0], eyes[1]), "mouth": (mouth[0], mouth[1])}
         post = self.post
         if post is not None:
             with self.post_lock:
@@ -513,9 +515,10 @@ class LiveSession(QObject):
         osc = run.sinks.get("osc")
         if osc is not None:
             errors = getattr(osc, "errors", 0)
-            s.output = osc.describe() + (f" ({errors} send errors)" if errors else "")
+            s.output = getattr(osc, "describe", lambda: osc.name)() + (
+                f" ({errors} send errors)" if errors else "")
         rec = run.sinks.get("record")
-        if rec is not None:
+        if isinstance(rec, Recorder):
             s.recording = f"{rec.path.name}: {rec.frames} frames"
         if run.sinks.last_error:
             s.output += f" | {run.sinks.last_error}"
