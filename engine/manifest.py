@@ -8,7 +8,7 @@ Format ``lprr-models/1``::
        "rm":  {"onnx": "rm.onnx",
                "inputs":  {"lip": [-1,3,128,128], "eye_l": [...], "eye_r": [...]},
                "outputs": {"lip_out": [-1,3,128,128], "eye_l_out": [...], "eye_r_out": [...]},
-               "torch": {"builder": "models.rm:build_runtime", "config": {...},
+               "torch": {"builder": "models.nets:build_rm_runtime", "config": {...},
                          "weights": "rm.pt"}},
        "wem": {"onnx": "wem.onnx", "inputs": {"patches": [-1,9,128,128]},
                "outputs": {"coeffs": [-1,20]}, "torch": {...}}},
@@ -18,9 +18,11 @@ Tensors are float32 NCHW RGB in [0, 1]; the WEM input stacks the lip, eye_l and 
 channels in that order; -1 is the dynamic batch. The order of "inputs"/"outputs" is the
 positional order of the ONNX graph and of the torch module's ``forward``.
 
-The torch builder ``"pkg.module:function"`` is called as ``function(config)`` with the
-config dict and returns an ``nn.Module``; its weights load with ``torch.load(...,
-weights_only=True)`` followed by ``load_state_dict``.
+The torch "builder" names an architecture in a fixed registry
+(``engine.backends.torch_backend.ARCHITECTURES``; a manifest cannot make the engine import a
+module of its choosing); it is called as ``function(config)`` with the config dict and
+returns an ``nn.Module``, whose weights load with ``torch.load(..., weights_only=True)``
+followed by ``load_state_dict``.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ functions, so every number lprr reports comes from the code that runs live.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +50,9 @@ class FrameResult:
     raw_weights: np.ndarray | None = None  # PCA-decoded, before post-processing
     weights: np.ndarray | None = None  # after post-processing
     t_capture: float = 0.0  # time.monotonic() when the frame was captured (latency's start)
-    extra: dict = field(default_factory=dict)
+    # f2f: the character's nearest rendered mouth (BGR), and whether the neutral is being set
+    mouth_retrieved: np.ndarray | None = None
+    calibrating: bool = False
 
     @property
     def face(self) -> bool:

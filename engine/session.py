@@ -2,7 +2,7 @@
 closed in one place.
 
 ``lprr run``, ``lprr demo``, ``lprr eval`` and the GUI each describe what they want in a
-``SessionSpec`` and hand it to a ``Session``; the GUI's controller (app/gui/worker.py) is a
+``SessionSpec`` and hand it to a ``Session``; the GUI's controller (app/gui/controller.py) is a
 Qt adapter around one. ``Session.open`` checks what a user can get wrong (the source, the
 output address) before the slow model load, and every step of it can be cancelled; nothing
 is recorded until ``start``. While it runs, its outputs are slots that can be swapped

@@ -201,7 +201,7 @@ def init_run_from_models(models: Path, run: Path) -> int:
 def finetune_rm(s: Settings, performer: Path, out: Path, run: Path) -> Path:
     """Fine-tune the shipped RM on an unlabelled performer take; WEM and PCA unchanged.
     A finished fine-tune with the same inputs is reused (--force redoes it)."""
-    from lprr.models import pipeline as mp
+    from lprr.models import chain as mp
     from lprr.models.training import TrainConfig
 
     base = json.loads((s.models / "manifest.json").read_text())

@@ -251,7 +251,7 @@ def test_protocol_fine_tune_starts_from_the_shipped_models(tmp_path):
     pytest.importorskip("torch")
     import onnxruntime as ort
 
-    from lprr.models.pipeline import export_run
+    from lprr.models.chain import export_run
 
     acc = _protocol()
     run, out = tmp_path / "run", tmp_path / "models"

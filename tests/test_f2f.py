@@ -195,7 +195,7 @@ def test_mouth_patch_from_a_character_take_reaches_the_frame_result(char, tmp_pa
     w[INDEX["jawOpen"]] = 0.6
     r = FrameResult(0, 0.0, landmarks=char.landmarks(w))
     method.infer_frames([r])
-    patch = r.extra["mouth_retrieved"]
+    patch = r.mouth_retrieved
     assert patch.shape == (128, 128, 3) and patch.dtype == np.uint8
     assert any(np.array_equal(patch, p) for p in method.mouth.patches)
 

@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from lprr.models.pipeline import export_run
+        from lprr.models.chain import export_run
     except ImportError as e:
         raise UserError(f"export needs torch: pip install -e '.[train]' ({e})") from None
     print(f"exported {export_run(args.run, args.out, args.name)}")

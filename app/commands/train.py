@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from lprr.models import pipeline as mp
+        from lprr.models import chain as mp
         from lprr.models.training import TrainConfig
     except ImportError as e:
         raise UserError(f"training needs torch: pip install -e '.[train]' ({e})") from None

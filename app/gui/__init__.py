@@ -1,7 +1,7 @@
 """The ``lprr gui`` desktop app (PySide6 + pyqtgraph).
 
-Modules: ``worker`` (the live session off the GUI thread), ``presenter`` (display images
-prepared off the GUI thread), ``character_proc`` (the character preview rendered in a child
+Modules: ``controller`` (the Qt adapter around a live engine.session.Session),
+``presenter`` (display images prepared off the GUI thread), ``character_proc`` (the character preview rendered in a child
 process), ``views`` (image views and the patch strip), ``curves`` (scrolling weight curves),
 ``controls_panel`` and ``mapping_table`` (what the user tunes), ``main_window`` (wiring,
 drawing, status bar), ``meter`` and ``benchmark`` (what drawing costs; scripts/gui_fps.py).

@@ -33,11 +33,11 @@ from PySide6.QtWidgets import (
 )
 
 from lprr.app.gui.character_proc import CharacterRenderer
+from lprr.app.gui.controller import LiveSession, SessionConfig, describe_error, frames_text
 from lprr.app.gui.controls_panel import ControlsPanel
 from lprr.app.gui.curves import CurvesWidget
 from lprr.app.gui.meter import RedrawMeter
 from lprr.app.gui.views import ImageView, PatchStrip, Prepared
-from lprr.app.gui.worker import LiveSession, SessionConfig, describe_error, frames_text
 from lprr.engine.controls import CONTROL_NAMES
 from lprr.engine.errors import UserError
 from lprr.engine.paths import ASSETS, DEFAULT_MODELS
@@ -162,7 +162,7 @@ class MainWindow(QMainWindow):
         self.source_view = ImageView("no source: pick one and press Start", 160)
         self.patch_strip = PatchStrip()
         self.character_view = ImageView("", 160, smooth=True)
-        # The f2f method's retrieved mouth (FrameResult.extra["mouth_retrieved"]), when shown.
+        # The f2f method's retrieved mouth (FrameResult.mouth_retrieved), when shown.
         self.mouth_view = ImageView("", 64, smooth=True)
         self.mouth_view.setMaximumWidth(128)
         self.mouth_box = QWidget()
@@ -384,7 +384,7 @@ class MainWindow(QMainWindow):
                     d.source = self.source_view.prepare(annotate(r.frame, r))
                 d.patches = self.patch_strip.prepare(
                     r.patches.images if r.patches is not None else None, r.reenacted)
-                mouth = r.extra.get("mouth_retrieved")
+                mouth = r.mouth_retrieved
                 if mouth is not None:
                     d.mouth = self.mouth_view.prepare(np.asarray(mouth, np.uint8))
             finally:

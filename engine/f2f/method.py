@@ -60,7 +60,7 @@ class F2FMethod:
     ``CharacterTarget.from_obj_dir``) or a ``CharacterTarget``; default the demo character.
     ``mouth_renders``: a character take to retrieve mouth patches from, ``"demo"`` to
     render the demo character's, or None (off); the patch goes to
-    ``FrameResult.extra["mouth_retrieved"]``. ``models`` and ``backend`` are not used.
+    ``FrameResult.mouth_retrieved``. ``models`` and ``backend`` are not used.
     """
 
     name = "f2f"
@@ -197,10 +197,10 @@ class F2FMethod:
             else:
                 with self.times.time("f2f"):
                     r.raw_weights = self.process(r.landmarks)
-            r.extra["f2f_calibrating"] = calibrating
+            r.calibrating = calibrating
             if self.mouth is not None and r.landmarks is not None:
                 with self.times.time("mouth"):
-                    r.extra["mouth_retrieved"] = self.mouth.query(r.raw_weights)
+                    r.mouth_retrieved = self.mouth.query(r.raw_weights)
 
     # -- Method protocol ------------------------------------------------------------------
     @property
