@@ -5,6 +5,7 @@ their libraries and a GPU exist, and skip with the probe's reason elsewhere.
 """
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -206,3 +207,17 @@ def test_a_manifest_names_an_architecture_not_an_importable_path():
     assert "models.nets:build_rm_runtime" in ARCHITECTURES
     with pytest.raises(BackendError, match="unknown torch architecture 'os:system'"):
         import_builder("os:system")
+
+
+def test_gpu_bench_script_runs_its_cpu_rows(tmp_path):
+    """scripts/gpu_bench.py (prepared for a lent CUDA machine) runs end to end here with
+    --device cpu: real torch-cpu and ORT sessions on the shipped models, JSON written."""
+    out = tmp_path / "g.json"
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_bench.py"), "--device",
+                        "cpu", "--batches", "1,2", "--iters", "2", "--out", str(out)],
+                       capture_output=True, text=True, cwd=str(ROOT), check=False, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(out.read_text())["rows"]
+    got = {(row["engine"], row["batch"]) for row in rows if "frames_per_s" in row}
+    assert {("torch-cpu", 1), ("torch-cpu", 2), ("ort-cpu", 1), ("ort-cpu", 2)} <= got
+    assert all(row["frames_per_s"] > 0 for row in rows if "frames_per_s" in row)
