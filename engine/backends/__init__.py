@@ -37,7 +37,7 @@ class BackendError(UserError):
 class BackendOptions:
     """Knobs every engine accepts; each uses the ones that apply to it."""
 
-    threads: int = 0  # CPU intra-op threads; 0 = min(2, cores): this app shares 2 cores
+    threads: int = 0  # CPU intra-op threads; 0 = LPRR_CPU_THREADS, else half the cores
     spin: bool = False  # ORT worker threads busy-wait (faster, but burns the shared cores)
     io_binding: bool = False  # ORT: bind inputs/outputs instead of session.run
     device_id: int = 0
@@ -51,7 +51,15 @@ class BackendOptions:
     cache_dir: Path | None = None  # default: ~/.cache/lprr (see lprr.engine.backends.runtime)
 
     def cpu_threads(self) -> int:
-        return self.threads if self.threads > 0 else max(1, min(2, os.cpu_count() or 1))
+        if self.threads > 0:
+            return self.threads
+        env = os.environ.get("LPRR_CPU_THREADS", "")
+        if env.isdigit() and int(env) > 0:  # a user's (or a benchmark's) choice
+            return int(env)
+        # Half the cores: the landmark stage runs beside inference on the others. On 2 cores
+        # one ORT thread beat two (scripts/bench.py, same runs: lprr 1.52x and 1.45x
+        # MediaPipe alone against 1.39x and 1.43x): two made the stages fight.
+        return max(1, (os.cpu_count() or 2) // 2)
 
 
 class Backend(ABC):
