@@ -29,6 +29,7 @@ from lprr.app.gui.presenter import Presenter
 from lprr.engine.capture import Capture
 from lprr.engine.controls import CONTROL_NAMES
 from lprr.engine.errors import Interrupted, UserError
+from lprr.engine.methods import method_class
 from lprr.engine.post.mapping import ControlMap, WeightMapping
 from lprr.engine.retarget import FrameResult
 from lprr.engine.session import Session, SessionSpec
@@ -289,8 +290,8 @@ class LiveSession(QObject):
         osc = self.osc
         return SessionSpec(
             source=cfg.source, models=cfg.models, method=cfg.method, backend=cfg.backend,
-            # f2f: the live preview also shows the character's nearest rendered mouth
-            options={"mouth_renders": "demo"} if cfg.method == "f2f" else {},
+            # what the method shows in a live preview (f2f: the nearest rendered mouth)
+            options=dict(getattr(method_class(cfg.method), "preview_options", {})),
             mirror=cfg.mirror, paced=cfg.paced, realtime=cfg.realtime, loop=cfg.loop,
             osc=osc[1] if osc else None, protocol=osc[0] if osc else "native",
             names=osc[2] if osc else "arkit", rename=osc[3] if osc else None,

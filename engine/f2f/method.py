@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -65,6 +66,8 @@ class F2FMethod:
 
     name = "f2f"
     landmarker = "facemesh"
+    # what a live preview (the GUI) adds: the character's nearest rendered mouth
+    preview_options: ClassVar[dict[str, str]] = {"mouth_renders": "demo"}
     min_face_px = 6.0  # px between the eyes; smaller reads badly (README, "Small faces")
     max_gap_s = 0.5  # frames further apart than this start tracking afresh
 
