@@ -67,10 +67,6 @@ class SessionSpec:
     face: str = "largest"  # engine.face.landmarks.FACE_PICKS
     min_face_px: float | None = None  # None: the method's own measured limit
     keep_frames: bool = True  # results carry their source image (preview, GUI)
-    # "auto": for a file or folder (played once, not realtime) a landmark method without a
-    # calibration clip takes the most neutral frames of the whole clip, read first;
-    # "stream": the neutral is found in the frames as they come (cameras always)
-    neutral: str = "auto"
 
     def faces(self) -> LandmarkerConfig:
         cfg = LandmarkerConfig(pick=self.face)
@@ -118,7 +114,7 @@ class Session:
                                                   fps=cap.source.fps))
             self._check()
             self.method = rt = create_method(s.method, s.models, s.backend, times=self.times,
-                                             **self._method_options())
+                                             **self._method_options(cap))
             self._check()
             rt.warmup()  # before the first frame is read: a file's first frames are not lost
             self._check()
@@ -137,18 +133,20 @@ class Session:
             raise
         return self
 
-    def _method_options(self) -> dict[str, Any]:
+    def _method_options(self, cap: Capture) -> dict[str, Any]:
+        """The spec's method options, plus, for a file or folder played once without
+        dropping, the clip itself as the landmark methods' neutral (read whole first:
+        engine.neutral.clip_neutral); cameras and loops find it in the stream."""
+        from lprr.engine.capture import ImageFolderSource, VideoFileSource
         from lprr.engine.methods import method_options
 
-        s, options = self.spec, dict(self.spec.options)
-        text = str(s.source) if isinstance(s.source, (str, Path)) else ""
-        is_file = bool(text) and not text.isdigit() and not text.startswith("puppet:") \
-            and Path(text).exists()
-        if (s.neutral == "auto" and is_file and not (s.realtime or s.loop)
-                and "calibration" not in options
-                and "neutral_clip" in method_options(s.method)):
-            log.info("reading %s for its most neutral frames first", text)
-            options["neutral_clip"] = text
+        options = dict(self.spec.options)
+        src = cap.source
+        if (isinstance(src, (VideoFileSource, ImageFolderSource)) and not cap.drop
+                and not {"calibration", "neutral_clip"} & set(options)
+                and "neutral_clip" in method_options(self.spec.method)):
+            log.info("reading %s for its most neutral frames first", src.name)
+            options["neutral_clip"] = src.path
         return options
 
     def _check(self) -> None:

@@ -22,6 +22,11 @@ class StageTimes:
     def time(self, stage: str) -> _Timer:
         return _Timer(self, stage)
 
+    def stages(self) -> list[str]:
+        """The stages that ran, in first-seen order."""
+        with self._lock:
+            return [k for k, v in self._hist.items() if v]
+
     def table(self) -> list[tuple[str, float, float, float, int]]:
         """(stage, mean ms, p50 ms, p95 ms, count) per stage, in first-seen order."""
         with self._lock:
@@ -44,7 +49,7 @@ class StageTimes:
         rows = [f"| {'stage':<14} | {'mean ms':>8} | {'p50 ms':>7} | {'p95 ms':>7} "
                 f"| {'p99 ms':>7} | {'n':>6} |",
                 f"|{'-' * 16}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|"]
-        for k, *_ in self.table():
+        for k in self.stages():
             s = self.stats_ms(k)
             rows.append(f"| {k:<14} | {s['mean']:8.2f} | {s['p50']:7.2f} | {s['p95']:7.2f} "
                         f"| {s['p99']:7.2f} | {s['n']:6d} |")

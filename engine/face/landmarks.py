@@ -54,6 +54,12 @@ def landmarker_input(frame_bgr: np.ndarray, max_side: int) -> tuple[np.ndarray, 
     return cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB), scale
 
 
+def to_pixels(points, w: int, h: int) -> np.ndarray:
+    """MediaPipe's normalised landmarks -> (478, 3) float32 pixels of a w x h frame (z scaled
+    like x), the contract of both landmarkers."""
+    return np.array([(p.x * w, p.y * h, p.z * w) for p in points], dtype=np.float32)
+
+
 def face_size(pts: np.ndarray) -> float:
     """Pixels between the eye centres (the iris centres) of (478, 3) landmarks."""
     return float(np.linalg.norm(pts[IRIS_CENTER_L, :2] - pts[IRIS_CENTER_R, :2]))
@@ -164,8 +170,7 @@ class FaceLandmarker:
         rgb, scale = landmarker_input(frame_bgr, self.config.max_side)
         h, w = frame_bgr.shape[:2]  # normalised landmarks -> the full frame's pixels
         res = self._mesh.process(rgb)
-        faces = [np.array([(p.x * w, p.y * h, p.z * w) for p in f.landmark], dtype=np.float32)
-                 for f in (res.multi_face_landmarks or [])]
+        faces = [to_pixels(f.landmark, w, h) for f in (res.multi_face_landmarks or [])]
         self.last_num_faces = len(faces)
         j = self.follower.choose(faces, w, scale)
         return None if j is None else faces[j]

@@ -18,7 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from lprr.engine.errors import UserError
-from lprr.engine.face.landmarks import FaceFollower, LandmarkerConfig, landmarker_input
+from lprr.engine.face.landmarks import (
+    FaceFollower,
+    LandmarkerConfig,
+    landmarker_input,
+    to_pixels,
+)
 from lprr.engine.paths import ASSETS
 
 log = logging.getLogger(__name__)
@@ -103,8 +108,7 @@ class TaskLandmarker:
             res = self._lm.detect_for_video(img, ms)
         else:
             res = self._lm.detect(img)
-        faces = [np.array([(p.x * w, p.y * h, p.z * w) for p in f], dtype=np.float32)
-                 for f in res.face_landmarks]
+        faces = [to_pixels(f, w, h) for f in res.face_landmarks]
         self.last_num_faces = len(faces)
         j = self.follower.choose(faces, w, scale)
         self.last_blendshapes = None
