@@ -50,8 +50,26 @@ CONTROLS: tuple[Control, ...] = tuple(
         Control("mouthPressLeft", "mouth", "lip"),
         Control("mouthPressRight", "mouth", "lip"),
         Control("cheekPuff", "mouth", "lip"),
+        # The last 14 of ARKit's 52. noseSneer is read from the lip patch, whose top edge
+        # holds the nose wings; cheekSquint from the eye patches (the lower lids and the
+        # cheek below them rise).
+        Control("cheekSquintLeft", "eyes", "eye_l"),
+        Control("cheekSquintRight", "eyes", "eye_r"),
+        Control("noseSneerLeft", "mouth", "lip"),
+        Control("noseSneerRight", "mouth", "lip"),
+        Control("mouthUpperUpLeft", "mouth", "lip"),
+        Control("mouthUpperUpRight", "mouth", "lip"),
+        Control("mouthLowerDownLeft", "mouth", "lip"),
+        Control("mouthLowerDownRight", "mouth", "lip"),
+        Control("mouthDimpleLeft", "mouth", "lip"),
+        Control("mouthDimpleRight", "mouth", "lip"),
+        Control("mouthShrugUpper", "mouth", "lip"),
+        Control("mouthShrugLower", "mouth", "lip"),
+        Control("jawForward", "mouth", "lip"),
+        Control("tongueOut", "mouth", "lip"),
     ]
 )
+assert len(CONTROLS) == 52, "ARKit has 52 blendshapes"
 
 CONTROL_NAMES: tuple[str, ...] = tuple(c.name for c in CONTROLS)
 INDEX: dict[str, int] = {n: i for i, n in enumerate(CONTROL_NAMES)}
@@ -62,6 +80,10 @@ REGIONS: dict[str, tuple[str, ...]] = {
 EYELID_CONTROLS: tuple[str, ...] = tuple(
     n for n in CONTROL_NAMES if n.startswith(("eyeBlink", "eyeWide", "eyeSquint"))
 )
+# Controls the landmarks cannot show: MediaPipe has no tongue points (the rig's tongueOut
+# field only drops the lower lip a little, a copy of part of jawOpen's). Landmark-only
+# methods (heuristic, f2f) leave them at 0; the learned path reads them from the pixels.
+LANDMARK_BLIND: tuple[str, ...] = ("tongueOut",)
 # Pairs that cannot be active together; sequence generators respect them.
 EXCLUSIVE: tuple[tuple[str, str], ...] = (
     ("eyeBlinkLeft", "eyeWideLeft"),

@@ -137,9 +137,24 @@ def truth_for(take: Take, names: Sequence[str], frames: int) -> np.ndarray:
     return true[:frames]
 
 
+def scored_controls(take: Take) -> list[str]:
+    """The controls a take is scored on: those it labels, in CONTROL_NAMES order. Every
+    method is scored on all of them; one a method does not produce counts as 0 (a take
+    of the 38-shape rig is not charged for tongueOut, a 38-control model on a 52-shape
+    take is)."""
+    labelled = set(take.controls or ())
+    return [n for n in CONTROL_NAMES if n in labelled]
+
+
 def score_prediction(take: Take, p: Prediction) -> dict:
-    true = truth_for(take, p.names, len(p.weights))
-    s = score(p.weights[: len(true)], true, p.names)
+    names = scored_controls(take)
+    true = truth_for(take, names, len(p.weights))
+    col = {n: i for i, n in enumerate(p.names)}
+    pred = np.zeros((len(true), len(names)), np.float32)
+    for j, n in enumerate(names):
+        if n in col:
+            pred[:, j] = p.weights[: len(true), col[n]]
+    s = score(pred, true, names)
     s.update(method=p.method, faces_found=int(p.faces.sum()), setup_s=round(p.setup_s, 2),
              run_s=round(p.run_s, 2), fps=round(p.fps, 1), describe=p.describe)
     return s
@@ -197,7 +212,9 @@ def evaluate_methods(take_dir: str | Path, specs: Sequence[MethodSpec],
             progress(f"{spec.name}: {p.run_s:.1f} s ({p.fps:.0f} frames/s), overall MAE "
                      f"{rep.scores[spec.name]['overall']['mae']:.4f}")
     if reference:
-        s = score(np.zeros_like(truth), truth, CONTROL_NAMES)
+        names = scored_controls(take)
+        true = truth_for(take, names, len(take))
+        s = score(np.zeros_like(true), true, names)
         s.update(method="reference", faces_found=None, describe="every weight 0, every frame")
         rep.scores[REFERENCE] = s
     return rep

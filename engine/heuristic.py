@@ -321,7 +321,8 @@ class HeuristicMethod:
         assert neutral is not None  # the calibration's, or the running one's from frame one
         w = weights_from_measures(measures(neutral.frame.local(landmarks)), neutral.measures,
                                   self.config)
-        return np.array([w[n] for n in self.controls], np.float32)
+        # controls it has no measure for (the new ARKit shapes, LANDMARK_BLIND) stay at 0
+        return np.array([w.get(n, 0.0) for n in self.controls], np.float32)
 
     def infer_frames(self, batch: list[FrameResult]) -> None:
         with self.times.time("heuristic"):

@@ -2,7 +2,7 @@
 
 Format ``lprr-models/1``::
 
-    {"format": "lprr-models/1", "name": "demo", "controls": [...38 ARKit names...], "k": 20,
+    {"format": "lprr-models/1", "name": "demo", "controls": [...52 ARKit names...], "k": 20,
      "patch_size": 128, "patches": ["lip", "eye_l", "eye_r"],
      "models": {
        "rm":  {"onnx": "rm.onnx",

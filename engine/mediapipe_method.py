@@ -55,8 +55,12 @@ class MediaPipeMethod:
         self.controls = list(controls or CONTROL_NAMES)
         self.times = times or StageTimes()
         self._index, missing = blendshape_index(self.controls, rename)
-        if missing:
-            log.warning("mediapipe: no blendshape for %s (left at 0)", ", ".join(missing))
+        # tongueOut is the one ARKit shape MediaPipe lacks: expected, so not a warning
+        unexpected = [c for c in missing if c != "tongueOut"]
+        if unexpected:
+            log.warning("mediapipe: no blendshape for %s (left at 0)", ", ".join(unexpected))
+        elif missing:
+            log.debug("mediapipe: no tongueOut; left at 0")
         self._has = self._index >= 0
 
     @property

@@ -22,6 +22,7 @@ from lprr.engine.timing import StageTimes
 if TYPE_CHECKING:
     from lprr.engine.face.landmarks import FaceLandmarker
     from lprr.engine.face.tasks import TaskLandmarker
+    from lprr.engine.neutral import NeutralClip
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ class Retargeter:
     min_face_px = 20.0  # px between the eyes; smaller reads badly (README, "Small faces")
 
     def __init__(self, models: str | Path, backend: str = "auto",
-                 options: BackendOptions | None = None, times: StageTimes | None = None):
+                 options: BackendOptions | None = None, times: StageTimes | None = None,
+                 neutral_clip: NeutralClip | None = None):
         self.manifest = Manifest.load(models)
         self.controls = list(self.manifest.controls)
         self.rm: Backend = create_backend(backend, self.manifest, "rm", options)
@@ -84,8 +86,21 @@ class Retargeter:
             from lprr.engine.face.sketch import SketchMap
 
             self.sketch_map = SketchMap.load(self.manifest.sketch)
+            if neutral_clip is not None:
+                self.sketch_map = self._performer_map(self.sketch_map, neutral_clip)
         self.times = times or StageTimes()
         log.info("models %s on %s", self.manifest.name, self.rm.describe())
+
+    @staticmethod
+    def _performer_map(mapping, clip: NeutralClip):
+        """The sketch drawn from this performer's own rest shape (the most neutral frames of
+        the whole clip, as the landmark methods' neutral) instead of the training one's."""
+        from lprr.engine.face.sketch import static_patch_points
+        from lprr.engine.neutral import clip_neutral
+
+        rest = np.stack([static_patch_points(f) for f in clip_neutral(clip)])
+        log.info("lprr: sketch rest shape from %d neutral frames of the clip", len(rest))
+        return mapping.for_performer(rest)
 
     @property
     def backend_name(self) -> str:

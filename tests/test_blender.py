@@ -327,7 +327,7 @@ def test_receiver_in_blender_native_and_vmc(blender_files, tmp_path):
     try:
         assert "_vendor" in bp.expect("PYTHONOSC", 60)
         port = int(bp.expect("READY", 60))
-        names = [*CONTROL_NAMES, "tongueOut"]  # the demo character has no tongueOut key
+        names = [*CONTROL_NAMES, "hatTilt"]  # a name the demo character has no key for
         rng = np.random.default_rng(7)
         seqs = {p: rng.uniform(0, 1, (12, len(names))).astype(np.float32)
                 for p in ("native", "vmc")}
@@ -339,7 +339,7 @@ def test_receiver_in_blender_native_and_vmc(blender_files, tmp_path):
             for k, w in enumerate(seqs[proto]):
                 sink.send(w, names, t=k / 24.0, frame_index=k)  # 24 fps: the scene's rate
                 got = json.loads(bp.expect("APPLIED", 10))
-                assert "tongueOut" not in got
+                assert "hatTilt" not in got
                 back = np.array([got[n] for n in CONTROL_NAMES])
                 err = np.abs(back - w[: len(CONTROL_NAMES)]).max()
                 assert err < 1e-4, (proto, k, err)
@@ -462,12 +462,13 @@ def test_receiver_in_blender_with_third_party_senders(blender_files, tmp_path):
         bp.send("status")
         st = json.loads(bp.expect("STATUS", 10))
         assert st["bad"] == 0 and st["largest"] == len(big) and st["protocol"] == "livelink"
-        assert {"jawForward", "tongueOut", "cheekSquintLeft"} <= set(st["missing"])
-        assert not any(n.lower() == "eyeblinkleft" for n in st["missing"])
+        # the head and eye rotation slots have no key; every one of the 52 shapes has one
+        assert {"headYaw", "rightEyeRoll"} <= set(st["missing"])
+        assert not set(st["missing"]) & set(CONTROL_NAMES)
         bp.send("quit")
         bp.expect("BYE", 20)
         assert bp.close() == 0
-        assert len([ln for ln in bp.lines if "'jawForward'" in ln]) == 1  # reported once
+        assert len([ln for ln in bp.lines if "'headYaw'" in ln]) == 1  # reported once
         assert len([ln for ln in bp.lines if "broken entry" in ln]) == 1
     finally:
         udp.close()
@@ -857,7 +858,7 @@ def test_import_take_reports_names_the_object_lacks(demo_blend, tmp_path):
     import shutil
 
     blend = shutil.copy(demo_blend, tmp_path / "char.blend")
-    names = ["jawOpen", "EyeBlinkLeft", "tongueOut", "cheekPuff_typo"]
+    names = ["jawOpen", "EyeBlinkLeft", "hatTilt", "cheekPuff_typo"]
     w = np.random.default_rng(5).uniform(0, 1, (10, 4)).astype(np.float32)
     take = _write_take(tmp_path / "take.jsonl", names, w)
     before = Path(blend).stat().st_mtime_ns
@@ -865,7 +866,7 @@ def test_import_take_reports_names_the_object_lacks(demo_blend, tmp_path):
               "lprr_demo", "--start", "5")
     assert r.returncode == 0, r.stderr[-2000:]
     lines = r.stdout.strip().splitlines()
-    assert lines[0] == ("lprr_demo has no shape key for 2 of the take's names: tongueOut, "
+    assert lines[0] == ("lprr_demo has no shape key for 2 of the take's names: hatTilt, "
                         "cheekPuff_typo")
     assert lines[1].startswith("wrote 16 keyframes (2 shape keys x 8 frames; frames 5-12 at "
                                "24 fps) on lprr_demo, saved ")

@@ -135,7 +135,8 @@ def test_native_names_repeat_and_per_control(osc_server):
         time.sleep(0.005)  # in order through the threaded server
     sink.close()
     packets = _wait_packets(disp, sink.sent)
-    assert sink.sent == 8 and max(len(p) for p in packets) <= 1472  # 2 datagrams a frame
+    # 52 controls: 2 datagrams a frame, 3 with the names
+    assert sink.sent == 10 and max(len(p) for p in packets) <= 1472
     by_frame: dict[int, list] = {}
     for p in packets:  # /lprr/w/ messages that did not fit follow in the frame's next bundle
         msgs = _messages(p)
@@ -207,7 +208,9 @@ def test_vmc_name_styles(osc_server):
     pascal_frame, vrm_frame = _vmc_frames(packets)
     assert list(pascal_frame["values"])[:2] == ["EyeBlinkLeft", "EyeWideLeft"]
     assert pascal_frame["values"]["JawOpen"] == pytest.approx(w[CONTROL_NAMES.index("jawOpen")])
-    assert pascal_frame["values"]["CheekPuff"] == pytest.approx(w[-1])
+    assert pascal_frame["values"]["CheekPuff"] == pytest.approx(
+        w[CONTROL_NAMES.index("cheekPuff")])
+    assert pascal_frame["values"]["TongueOut"] == pytest.approx(w[-1])
     assert list(vrm_frame["values"]) == ["Blink", "Blink_L", "Blink_R", "A", "I", "U", "E", "O",
                                          "Happy", "Angry", "Sorrow", "Fun"]
     assert max(len(p) for p in packets) <= 1472
@@ -255,7 +258,7 @@ def test_native_names_follow_the_style(osc_server):
     sink.send(np.full(C, 0.5, np.float32), CONTROL_NAMES, 0.0, 0)
     sink.close()
     packets = _wait_packets(disp, sink.sent)
-    assert sink.sent == 2 and max(len(p) for p in packets) <= 1472  # per_control: 1.6 KB before
+    assert sink.sent == 3 and max(len(p) for p in packets) <= 1472  # per_control: 2 KB before
     msgs = [m for p in packets for m in _messages(p)]
     names = dict(msgs)["/lprr/names"]
     assert names[0] == "EyeBlinkLeft" and "MouthOpen" in names and "JawOpen" not in names
@@ -320,7 +323,10 @@ def test_livelink_packet_decodes_into_the_right_name_slots():
     by_name = f.by_name()
     for name, v in zip(names, w):
         assert by_name[name] == pytest.approx(float(v), abs=1e-7), name
-    for name in ("cheekSquintLeft", "tongueOut", "headYaw", "rightEyeRoll", "jawForward"):
+    assert set(names) == set(by_name) - {"headYaw", "headPitch", "headRoll", "leftEyeYaw",
+                                         "leftEyePitch", "leftEyeRoll", "rightEyeYaw",
+                                         "rightEyePitch", "rightEyeRoll"}  # all 52 shapes
+    for name in ("headYaw", "rightEyeRoll"):
         assert by_name[name] == 0.0
     # the raw layout: blinkLeft is EAR slot 0, big-endian float right after the count byte
     off = len(packets[-1]) - 61 * 4

@@ -16,7 +16,7 @@ performer's gradients are themselves linear in the expression coefficients ``del
 (``b = G_s B delta``), so the data side folds into matrices computed once: with
 ``solver="clamp"`` a frame is exactly ``w = clip(P @ delta)``, ``P = (A'A + lam I)^-1 A' G_s B``.
 The default ``solver="box"`` takes the same precomputed product (``A' G_s B @ delta``) as
-the linear term of a 38-unknown bounded QP, warm-started from the previous frame: the
+the linear term of a 52-unknown bounded QP, warm-started from the previous frame: the
 bounds keep antagonistic pairs (jawLeft/jawRight, ...) from cancelling, and the L1 term
 ``mu`` (the weights are non-negative, so it is linear) keeps landmark noise and tracker
 cross-talk out of controls the performer is not using; the active controls are then
@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lprr.engine.controls import CONTROL_NAMES
+from lprr.engine.controls import CONTROL_NAMES, INDEX, LANDMARK_BLIND
 from lprr.engine.errors import UserError
 from lprr.engine.f2f.boxqp import solve_box_qp
 from lprr.engine.face import topology as T
@@ -259,6 +259,8 @@ class SubspaceTransfer:
             r = (A * G).sum(0) / np.maximum((A * A).sum(0), 1e-18)
             self.gain = np.where(r > 0.05, r, 1.0)  # a control the rig cannot show keeps 1
             A = A * self.gain
+        # landmarks cannot tell these from others (tongueOut's field is part of jawOpen's)
+        A[:, [INDEX[n] for n in LANDMARK_BLIND]] = 0.0
         energy = float((A * A).sum(0).mean())
         self.H = A.T @ A + cfg.lam * energy * np.eye(A.shape[1])
         self.N = A.T @ Bs  # (C, K): delta -> the QP's linear term

@@ -13,7 +13,8 @@ Layout (network byte order, as Unreal's FNboSerializeFromBuffer reads it; defaul
     61 x float32 in EARFaceBlendShape order (below)
 
 Channels are placed by NAME into that order (never by index: lprr's control order differs);
-slots lprr does not produce (e.g. cheekSquintLeft, the head and eye rotations) are 0.
+slots lprr does not produce (the head and eye rotations; any ARKit shape a trained model lacks)
+are 0.
 
 Like the iPhone app: the device id is a 36-character UUID, one per install
 (lprr.engine.user_config.livelink_device_id); with that length the packet is also what the

@@ -26,6 +26,7 @@ from lprr.engine.controls import CONTROL_NAMES, INDEX
 from lprr.engine.face import topology as T
 from lprr.engine.world import character_mesh as cm
 from lprr.engine.world import rig
+from lprr.engine.world.puppet_paint import tongue_ellipse
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +283,14 @@ class DemoCharacter:
         fill = cv2.fillConvexPoly
         for i in order:
             fill(img, pts[i], cols[i], cv2.LINE_8, sh)
+
+        # --- a stuck-out tongue lies over the lower lip
+        amount = float(w[INDEX["tongueOut"]])
+        if amount > 0.02:
+            (cx, cy), (ax, ay) = tongue_ellipse(pm, amount)
+            cv2.ellipse(img, (round(cx * k), round(cy * k)), (int(ax * k), int(ay * k)), 0, 0,
+                        360, tuple(int(min(255, 1.15 * c)) for c in lk.tongue), -1,
+                        cv2.LINE_8, sh)
 
         # --- lash lines on the upper lids (after the skin)
         for up in (T.EYE_UPPER_L, T.EYE_UPPER_R):

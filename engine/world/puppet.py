@@ -23,7 +23,8 @@ from lprr.engine.errors import UserError
 from lprr.engine.face import topology as topo
 from lprr.engine.world import rig
 from lprr.engine.world.puppet_effects import HeadPose, Realism, WebcamEffects
-from lprr.engine.world.puppet_paint import paint_eye, paint_mouth, sample_eye, sample_mouth
+from lprr.engine.world.puppet_paint import (paint_eye, paint_mouth, paint_tongue, sample_eye,
+                                           sample_mouth)
 from lprr.engine.world.puppet_warp import TriangleWarp, border_ring, delaunay
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,7 @@ class Puppet:
         for look in self.eyes:
             paint_eye(img, lm, lm_rest, look)
         paint_mouth(img, lm, self.mouth)
+        paint_tongue(img, lm, float(w[INDEX["tongueOut"]]), self.mouth.tongue * 1.25)
         frame = np.clip(img + 0.5, 0, 255).astype(np.uint8)
         i = self._frame if frame_index is None else int(frame_index)
         self._frame = i + 1

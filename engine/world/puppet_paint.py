@@ -257,6 +257,32 @@ def sample_mouth(img: np.ndarray, lm: np.ndarray) -> MouthLook:
                      rest_gap=mouth_gap(lm))
 
 
+def tongue_ellipse(lm: np.ndarray, amount: float
+                   ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Centre and half-axes (px) of a tongue stuck out by ``amount`` (tongueOut, 0..1):
+    from between the lips down over the lower lip. The landmarks have no tongue, so both
+    renderers draw it from this."""
+    mouth_w = float(np.linalg.norm(lm[topo.MOUTH_CORNER_L, :2] - lm[topo.MOUTH_CORNER_R, :2]))
+    lo_mid = lm[topo.LIP_LOWER_MID_INNER, :2]
+    a = float(np.clip(amount, 0, 1))
+    return ((float(lo_mid[0]), float(lo_mid[1]) + (0.02 + 0.1 * a) * mouth_w),
+            (0.19 * mouth_w, (0.04 + 0.12 * a) * mouth_w))
+
+
+def paint_tongue(frame: np.ndarray, lm: np.ndarray, amount: float,
+                 colour: np.ndarray) -> None:
+    """Draw the stuck-out tongue over the lips (in place, float32 frame)."""
+    if amount <= 0.02:
+        return
+    (cx, cy), (ax, ay) = tongue_ellipse(lm, amount)
+    h, w = frame.shape[:2]
+    mask = np.zeros((h, w), np.float32)
+    cv2.ellipse(mask, (round(cx * _ONE), round(cy * _ONE)),
+                (max(1, int(ax * _ONE)), max(1, int(ay * _ONE))), 0, 0, 360, (1.0,), -1,
+                cv2.LINE_AA, _SHIFT)
+    _blend(frame, colour, mask * float(np.clip(amount * 3, 0, 1)))
+
+
 def paint_mouth(frame: np.ndarray, lm: np.ndarray, look: MouthLook) -> None:
     """Dark interior with upper and lower teeth inside the inner-lip polygon (in place).
 

@@ -61,6 +61,13 @@ class RigProportions:
     roll: float = 1.0
     press: float = 1.0
     cheek_puff: float = 1.0
+    cheek_squint: float = 1.0
+    sneer: float = 1.0
+    lip_raise: float = 1.0  # mouthUpperUp / mouthLowerDown
+    dimple: float = 1.0
+    shrug: float = 1.0
+    jaw_forward: float = 1.0
+    tongue: float = 1.0
 
 
 HUMAN = RigProportions()
@@ -69,6 +76,7 @@ CHARACTER = RigProportions(
     blink_meet=0.25, lid_wide=1.2, squint=1.1, gaze_range=1.15, jaw_drop=1.35,
     jaw_side=1.3, smile_width=1.3, smile_lift=1.4, frown=1.4, pucker=1.2, funnel=1.25,
     stretch=1.3, mouth_shift=1.3, brow_raise=1.5, brow_down=1.3, cheek_puff=1.4,
+    cheek_squint=1.2, sneer=1.4, lip_raise=1.3, dimple=1.3, shrug=1.3, jaw_forward=1.3,
 )
 
 
@@ -408,6 +416,24 @@ class _Builder:
         put("mouthRollLower", self._roll(lower=True))
         put("mouthRollUpper", self._roll(lower=False))
         put("cheekPuff", self._cheek_puff())
+        for side in ("Left", "Right"):
+            put(f"cheekSquint{side}", self._cheek_squint(side))
+            put(f"noseSneer{side}", self._sneer(side))
+            put(f"mouthUpperUp{side}", self._lip_side(side, upper=True))
+            put(f"mouthLowerDown{side}", self._lip_side(side, upper=False))
+            sgn = 1.0 if side == "Left" else -1.0
+            put(f"mouthDimple{side}", self.corner_move(
+                side, [sgn * 0.07 * Wm * p.dimple, 0.01 * Wm, 0.06 * Wm * p.dimple],
+                lateral=2.0))
+        put("mouthShrugUpper", self._shrug(upper=True))
+        put("mouthShrugLower", self._shrug(upper=False))
+        fwd = np.zeros((N, 3))
+        fwd[:, 1] = self.jaw_j * 0.03 * Wm * p.jaw_forward
+        fwd[:, 2] = -self.jaw_j * 0.16 * Wm * p.jaw_forward  # -w: towards the camera
+        put("jawForward", fwd)
+        # The tongue has no landmarks: the field only drops the lower lip a little (the
+        # renderers draw the tongue itself over it).
+        put("tongueOut", 0.25 * p.tongue * jaw_open)
         out[:, T.N_MESH :] = np.where(
             np.array([n.startswith("eyeLook") for n in CONTROL_NAMES])[:, None, None],
             out[:, T.N_MESH :], 0.0)  # irises move with gaze only
@@ -508,6 +534,87 @@ class _Builder:
         lip[self.lip_pts, 0] = -0.08 * p * (L[self.lip_pts, 0] - self.mc[0])
         lip[self.lip_pts, 2] = -0.03 * self.Wm * p
         return out + lip
+
+
+    def _cheek_squint(self, side):
+        """The cheek rises and pushes the lower lid up (no squint of the lid itself)."""
+        e = self.eye[side]
+        p = self.p.cheek_squint
+        lo2 = np.array(T.EYE_LOWER2_L if side == "Left" else T.EYE_LOWER2_R)
+        cheek = np.array([T.CHEEK_L if side == "Left" else T.CHEEK_R])
+        dl = np.zeros((len(e["L"]), 3))
+        dl[:, 1] = -0.35 * p * e["H"] * e["taper"]
+        d2 = np.zeros((len(lo2), 3))
+        d2[:, 1] = -0.6 * p * e["H"]
+        dc = np.array([[0.0, -0.8 * p * e["H"], -0.3 * p * e["H"]]])
+        up = np.array(T.EYE_UPPER_L if side == "Left" else T.EYE_UPPER_R)
+        brow = T.BROW_L if side == "Left" else T.BROW_R
+        anchors = np.concatenate([up, np.array(brow), self.lip_pts, self.nose])
+        return self.spread(np.concatenate([e["L"], lo2, cheek]), np.concatenate([dl, d2, dc]),
+                           anchors, sigma=1.2 * e["H"])
+
+    def _sneer(self, side):
+        """The nose wing and the upper lip beside it rise; the inner brow dips."""
+        p, Wm = self.p.sneer, self.Wm
+        sgn = 1.0 if side == "Left" else -1.0
+        wing = np.array([T.NOSE_WINGS[1] if side == "Left" else T.NOSE_WINGS[0]])
+        dw = np.array([[sgn * 0.03 * Wm, -0.14 * Wm * p, -0.03 * Wm]])
+        up = np.array(T.LIP_OUTER_UPPER)
+        wgt = _smooth((sgn * self.x[up] + 0.6) / 1.2) * self._profile(up) ** 0.5
+        du = np.zeros((len(up), 3))
+        du[:, 1] = -0.06 * Wm * p * wgt
+        idx, t = self._brow(side)
+        db = np.zeros((len(idx), 3))
+        db[:, 1] = 0.12 * self.eye[side]["B"] * p * (1 - t) ** 2
+        hs = np.concatenate([wing, up, idx])
+        anchors = np.concatenate([self.eye_pts, np.array(T.LIP_OUTER_LOWER), np.array(T.JAW),
+                                  np.array(T.NOSE_BRIDGE[:2])])
+        return self.spread(hs, np.concatenate([dw, du, db]), anchors, sigma=0.35 * Wm)
+
+    def _lip_side(self, side, upper: bool):
+        """mouthUpperUp (upper lip up, teeth show) / mouthLowerDown (lower lip down), one
+        side, fading towards the other corner and to nothing at this corner."""
+        p, Wm = self.p.lip_raise, self.Wm
+        sgn = 1.0 if side == "Left" else -1.0
+
+        def wgt(ring):
+            return _smooth((sgn * self.x[ring] + 0.5) / 1.0) * self._profile(ring) ** 0.6
+
+        part = [1.0, 0.95, 0.9, 0.85]
+
+        def moved(k, ring):
+            d = np.zeros((len(ring), 3))
+            d[:, 1] = (-0.09 if upper else 0.12) * Wm * p * part[k] * wgt(ring)
+            return d
+
+        def none(k, ring):
+            return np.zeros((len(ring), 3))
+
+        if upper:
+            return self.per_column(moved, none, sigma=0.3 * Wm)
+        return self.per_column(none, moved, sigma=0.3 * Wm)
+
+    def _shrug(self, upper: bool):
+        """mouthShrugUpper lifts and pushes out the upper lip; mouthShrugLower pushes the
+        lower lip and the chin up (the pout of doubt)."""
+        p, Wm = self.p.shrug, self.Wm
+
+        def moved(k, ring):
+            d = np.zeros((len(ring), 3))
+            prof = self._profile(ring) ** 0.5
+            d[:, 1] = (-0.04 if upper else -0.07) * Wm * p * prof
+            d[:, 2] = -0.04 * Wm * p * prof
+            return d
+
+        def none(k, ring):
+            return np.zeros((len(ring), 3))
+
+        if upper:
+            return self.per_column(moved, none, sigma=0.3 * Wm)
+        lip = self.per_column(none, moved, sigma=0.3 * Wm)
+        chin = np.array([T.CHIN])
+        dc = np.array([[0.0, -0.05 * Wm * p, -0.02 * Wm * p]])
+        return lip + self.spread(chin, dc, self._mouth_anchors(self.lip_pts), sigma=0.4 * Wm)
 
 
 # -------------------------------------------------------------------------- public API

@@ -149,8 +149,10 @@ def _gaze(tr: _Tracks, rng, fps, cfg: NaturalConfig) -> np.ndarray:
 # viseme -> {control: amount}; jaw is scaled by syllable stress
 _VISEMES: dict[str, dict[str, float]] = {
     "open": {"jawOpen": 0.55},
-    "ah": {"jawOpen": 0.8, "mouthStretchLeft": 0.1, "mouthStretchRight": 0.1},
-    "ee": {"jawOpen": 0.2, "mouthStretchLeft": 0.45, "mouthStretchRight": 0.45},
+    "ah": {"jawOpen": 0.8, "mouthStretchLeft": 0.1, "mouthStretchRight": 0.1,
+           "mouthLowerDownLeft": 0.3, "mouthLowerDownRight": 0.3},
+    "ee": {"jawOpen": 0.2, "mouthStretchLeft": 0.45, "mouthStretchRight": 0.45,
+           "mouthUpperUpLeft": 0.25, "mouthUpperUpRight": 0.25},
     "oo": {"jawOpen": 0.15, "mouthPucker": 0.75, "mouthFunnel": 0.3},
     "o": {"jawOpen": 0.4, "mouthFunnel": 0.7, "mouthPucker": 0.2},
     "mbp": {"jawOpen": 0.05, "mouthPressLeft": 0.5, "mouthPressRight": 0.5,
@@ -204,8 +206,9 @@ def _expressions(tr: _Tracks, rng, fps, cfg: NaturalConfig, talking: np.ndarray,
         rel = rng.uniform(0.2, 0.7) * fps
         env = _envelope(n, t0 * fps, att, hold, rel)
         kind = rng.choice(["smile", "frown", "surprise", "brow", "concern", "smirk", "puff",
-                           "shape", "shift"],
-                          p=[0.25, 0.12, 0.1, 0.11, 0.07, 0.08, 0.06, 0.13, 0.08])
+                           "shape", "shift", "disgust", "doubt", "tongue"],
+                          p=[0.22, 0.10, 0.09, 0.10, 0.06, 0.07, 0.05, 0.13, 0.07, 0.05, 0.04,
+                             0.02])
         amp = rng.uniform(0.35, 1.0)
         if kind in ("smile", "smirk"):
             if kind == "smile":
@@ -214,8 +217,10 @@ def _expressions(tr: _Tracks, rng, fps, cfg: NaturalConfig, talking: np.ndarray,
                 a = amp * (np.array([1.0, 0.1]) if rng.random() < 0.5 else np.array([0.1, 1.0]))
             for s, ai in zip(("Left", "Right"), a):
                 valence[s] += ai * env
-                tr.add("eyeSquint" + s, 0.5 * ai * env)  # cheeks push the lower lids up
+                tr.add("eyeSquint" + s, 0.3 * ai * env)
+                tr.add("cheekSquint" + s, 0.4 * ai * env)  # cheeks push the lower lids up
                 tr.add("mouthStretch" + s, 0.1 * ai * env)
+                tr.add("mouthDimple" + s, 0.15 * ai * env)
             if kind == "smile" and amp > 0.7 and rng.random() < 0.5:
                 tr.add("jawOpen", 0.25 * env)  # open smile / laugh
         elif kind == "frown":
@@ -248,8 +253,29 @@ def _expressions(tr: _Tracks, rng, fps, cfg: NaturalConfig, talking: np.ndarray,
             ctl = rng.choice(["mouthPucker", "mouthFunnel", "mouthRollLower", "mouthRollUpper",
                               "mouthPressLeft", "mouthPressRight", "mouthStretchLeft",
                               "mouthStretchRight", "mouthClose", "eyeSquintLeft",
-                              "eyeSquintRight", "browInnerUp"])
+                              "eyeSquintRight", "browInnerUp", "mouthDimpleLeft",
+                              "mouthDimpleRight", "jawForward", "mouthUpperUpLeft",
+                              "mouthUpperUpRight", "mouthLowerDownLeft", "mouthLowerDownRight",
+                              "mouthShrugUpper", "mouthShrugLower", "cheekSquintLeft",
+                              "cheekSquintRight", "noseSneerLeft", "noseSneerRight"])
             tr.add(str(ctl), amp * env)
+        elif kind == "disgust":
+            a = amp * (rng.uniform(0.8, 1.0, 2) if rng.random() < 0.75
+                       else np.array([1.0, 0.2])[rng.permutation(2)])
+            for s, ai in zip(("Left", "Right"), a):
+                tr.add("noseSneer" + s, ai * env)
+                tr.add("mouthUpperUp" + s, 0.6 * ai * env)
+                tr.add("cheekSquint" + s, 0.3 * ai * env)
+                brow[s] -= 0.4 * ai * env
+        elif kind == "doubt":
+            tr.add("mouthShrugLower", amp * env)
+            tr.add("mouthShrugUpper", 0.4 * amp * env)
+            tr.add("jawForward", 0.5 * amp * env)  # the chin juts with the pout
+            for s in ("Left", "Right"):
+                valence[s] -= 0.3 * amp * env
+        elif kind == "tongue":
+            tr.add("tongueOut", amp * env)
+            tr.add("jawOpen", 0.3 * amp * env * (1 - talking))
         elif kind == "shift":
             sgn = 1.0 if rng.random() < 0.5 else -1.0
             pair = (("jawLeft", "jawRight") if rng.random() < 0.5

@@ -1,4 +1,4 @@
-"""Build lprr's demo character in Blender: one mesh with the 38 ARKit shape keys.
+"""Build lprr's demo character in Blender: one mesh with all 52 ARKit shape keys.
 
 First export it from lprr (OBJs plus character.json)::
 
