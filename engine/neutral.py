@@ -148,11 +148,10 @@ class RunningNeutral:
 NeutralClip = str | Path | Callable[[], Iterable[np.ndarray]]
 
 
-def clip_neutral(clip: NeutralClip, config: NeutralConfig | None = None,
-                 max_frames: int = 300) -> np.ndarray:
-    """(K, 478, 3): the most neutral-looking face frames of a whole clip (a video, image or
-    take folder, or a function giving its frames afresh), read once, at most ``max_frames``
-    of them evenly spread."""
+def clip_faces(clip: NeutralClip, max_frames: int = 300) -> list[np.ndarray]:
+    """The face frames (478, 3) of a whole clip (a video, image or take folder, or a
+    function giving its frames afresh), read once, at most ``max_frames`` of them evenly
+    spread."""
     from lprr.engine.errors import UserError
     from lprr.engine.face.landmarks import clip_frames, track_landmarks
 
@@ -173,8 +172,18 @@ def clip_neutral(clip: NeutralClip, config: NeutralConfig | None = None,
             close()
     if not faces:
         raise UserError(f"no face found in {getattr(src, 'name', clip)} to take a neutral from")
+    return faces
+
+
+def most_neutral(faces: list[np.ndarray], config: NeutralConfig | None = None) -> np.ndarray:
+    """(K, 478, 3): the most neutral-looking of ``faces``."""
     rn = RunningNeutral(config)
     rn.extend(faces)
-    log.info("neutral: the %d most neutral of %d face frames of the clip", len(rn.selected),
-             len(faces))
+    log.info("neutral: the %d most neutral of %d face frames", len(rn.selected), len(faces))
     return np.stack(rn.faces)
+
+
+def clip_neutral(clip: NeutralClip, config: NeutralConfig | None = None,
+                 max_frames: int = 300) -> np.ndarray:
+    """(K, 478, 3): the most neutral-looking face frames of a whole clip (``clip_faces``)."""
+    return most_neutral(clip_faces(clip, max_frames), config)

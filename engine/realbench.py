@@ -107,6 +107,20 @@ def _detector(pred: np.ndarray, names: Sequence[str], controls: Sequence[str]) -
     return pred[:, idx].mean(1)
 
 
+def geometry_r(pred: np.ndarray, names: Sequence[str], geom: dict[str, np.ndarray],
+               frames: np.ndarray | None = None) -> dict[str, float]:
+    """Pearson r of each GEOMETRY_PAIRS control against its landmark measure (signed so
+    that agreeing is positive), over ``frames`` (a mask; all by default). Needs no labels."""
+    pred = np.asarray(pred, float)
+    sel0 = np.ones(len(pred), bool) if frames is None else np.asarray(frames, bool)
+    rs = {}
+    for label, controls, measure, sign in GEOMETRY_PAIRS:
+        g = np.asarray(geom[measure], float)
+        sel = sel0 & np.isfinite(g)
+        rs[label] = sign * pearson(_detector(pred, names, controls)[sel], g[sel])
+    return rs
+
+
 def _f1(recall: float, precision: float) -> float:
     if not np.isfinite(recall) or not np.isfinite(precision) or recall + precision == 0:
         return 0.0 if np.isfinite(recall) and np.isfinite(precision) else NAN
@@ -164,12 +178,7 @@ def score_labelled(pred: np.ndarray, names: Sequence[str], labels: ClipLabels,
                                                    for j in range(pred.shape[1])])
                                           for a, b in runs])) if runs else NAN)
     if geom is not None:
-        rs = {}
-        for label, controls, measure, sign in GEOMETRY_PAIRS:
-            g = np.asarray(geom[measure], float)
-            sel = scored & np.isfinite(g)
-            rs[label] = sign * pearson(_detector(pred, names, controls)[sel], g[sel])
-        out["geometry_r"] = rs
+        out["geometry_r"] = geometry_r(pred, names, geom, scored)
     if faces is not None:
         face = labels.mask("face")
         out["faces_found"] = float(np.asarray(faces)[face].mean()) if face.any() else NAN

@@ -16,6 +16,7 @@ from lprr.engine.backends import Backend, BackendOptions, create_backend
 from lprr.engine.face.apem import PATCH_NAMES, Apem, Patches
 from lprr.engine.face.landmarks import LandmarkerConfig
 from lprr.engine.manifest import Manifest
+from lprr.engine.neutral import RunningNeutral
 from lprr.engine.pca import Pca
 from lprr.engine.timing import StageTimes
 
@@ -82,41 +83,50 @@ class Retargeter:
         # RMs exported with a sketch channel read the landmark contours too (engine/face/sketch.py)
         self.sketch_channel = self.rm.spec.inputs[PATCH_NAMES[0]][1] == 4
         self.sketch_map = None
+        # The sketch is drawn from the performer's own rest shape: a file's most neutral
+        # frames (read whole first), or, live, the most neutral frames seen so far.
+        self.running: RunningNeutral | None = None
         if self.sketch_channel and self.manifest.sketch is not None:
             from lprr.engine.face.sketch import SketchMap
 
-            self.sketch_map = SketchMap.load(self.manifest.sketch)
-            if neutral_clip is not None:
-                self.sketch_map = self._performer_map(self.sketch_map, neutral_clip)
+            self._shipped_map = SketchMap.load(self.manifest.sketch)
+            self.sketch_map = self._shipped_map
+            if "personalised_from" in self.manifest.trained_on:
+                pass  # personalised: the sketch already has this performer's rest shape
+            elif neutral_clip is not None:
+                from lprr.engine.neutral import clip_neutral
+
+                self._rest_from(clip_neutral(neutral_clip))
+                log.info("lprr: sketch rest shape from the clip's most neutral frames")
+            else:
+                self.running = RunningNeutral()
         self.times = times or StageTimes()
         log.info("models %s on %s", self.manifest.name, self.rm.describe())
 
-    @staticmethod
-    def _performer_map(mapping, clip: NeutralClip):
-        """The sketch drawn from this performer's own rest shape (the most neutral frames of
-        the whole clip, as the landmark methods' neutral) instead of the training one's."""
+    def _rest_from(self, faces) -> None:
+        """Draw the sketch from this performer's rest shape (``faces``: their most neutral
+        frames, image-pixel landmarks) instead of the training performer's."""
         from lprr.engine.face.sketch import static_patch_points
-        from lprr.engine.neutral import clip_neutral
 
-        rest = np.stack([static_patch_points(f) for f in clip_neutral(clip)])
-        log.info("lprr: sketch rest shape from %d neutral frames of the clip", len(rest))
-        return mapping.for_performer(rest)
+        self.sketch_map = self._shipped_map.for_performer(
+            np.stack([static_patch_points(f) for f in faces]))
 
     @property
     def backend_name(self) -> str:
         return self.rm.name
 
-    def rm_feed(self, patches: list[Patches], landmarks: list[np.ndarray] | None = None
+    def rm_feed(self, images: dict[str, np.ndarray], lm_patch: np.ndarray | None = None
                 ) -> dict[str, np.ndarray]:
-        feed = {p: to_model_input(np.stack([q.images[p] for q in patches]))
-                for p in PATCH_NAMES}
+        """The RM's inputs from (N,128,128,3) BGR patches by name and, for models with a
+        sketch channel, the (N,3,478,2) landmarks in patch pixels."""
+        feed = {p: to_model_input(images[p]) for p in PATCH_NAMES}
         if self.sketch_channel:
-            from lprr.engine.face.sketch import sketches, to_patch
+            from lprr.engine.face.sketch import sketches
 
-            if landmarks is None:
+            if lm_patch is None:
                 raise ValueError("these models read landmark sketches: pass the landmarks")
-            sk = np.stack([sketches(to_patch(lm, q.transforms), self.sketch_map)
-                           for q, lm in zip(patches, landmarks)]).astype(np.float32) / 255.0
+            sk = np.stack([sketches(pts, self.sketch_map)
+                           for pts in lm_patch]).astype(np.float32) / 255.0
             feed = {p: np.concatenate([feed[p], sk[:, k, None]], axis=1)
                     for k, p in enumerate(PATCH_NAMES)}
         return feed
@@ -125,10 +135,20 @@ class Retargeter:
               ) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
         """A batch of frames' patches (and landmarks, in image pixels) -> (reenacted patches
         per frame, (N,C) weights)."""
-        n = len(patches)
+        from lprr.engine.face.sketch import to_patch
+
+        images = {p: np.stack([q.images[p] for q in patches]) for p in PATCH_NAMES}
+        lm_patch = None if landmarks is None else np.stack(
+            [to_patch(lm, q.transforms) for q, lm in zip(patches, landmarks)])
+        return self.infer_arrays(images, lm_patch)
+
+    def infer_arrays(self, images: dict[str, np.ndarray], lm_patch: np.ndarray | None = None
+                     ) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
+        """``infer`` on arrays: (N,128,128,3) patches by name, (N,3,478,2) patch-space
+        landmarks."""
+        n = len(images[PATCH_NAMES[0]])
         with self.times.time("rm"):
-            feed = self.rm_feed(patches, landmarks)
-            out = self.rm.run(feed)
+            out = self.rm.run(self.rm_feed(images, lm_patch))
             outs = [out[f"{p}_out"] for p in PATCH_NAMES]
         with self.times.time("wem"):
             coeffs = self.wem.run({"patches": np.concatenate(outs, axis=1)})["coeffs"]
@@ -151,6 +171,10 @@ class Retargeter:
         if len(patches) != len(batch):
             raise ValueError("infer_frames: a frame without patches (pass frames with a face)")
         landmarks = [r.landmarks for r in batch if r.landmarks is not None]
+        if self.running is not None:
+            updated = [self.running.add(lm) for lm in landmarks]
+            if any(updated):
+                self._rest_from(self.running.faces)
         reenacted, weights = self.infer(patches,
                                         landmarks if len(landmarks) == len(batch) else None)
         for r, re_, w in zip(batch, reenacted, weights):

@@ -33,6 +33,32 @@ def config_dir() -> Path:
     return Path(base) / "lprr"
 
 
+def cache_dir() -> Path:
+    """Where lprr keeps what it can recompute (extracted patches, personalisation runs):
+    ``$LPRR_CACHE_DIR``, else ``%LOCALAPPDATA%\\lprr\\cache`` on Windows,
+    ``~/Library/Caches/lprr`` on macOS, else ``$XDG_CACHE_HOME/lprr`` or ``~/.cache/lprr``.
+    Never beside the user's own files."""
+    env = os.environ.get("LPRR_CACHE_DIR")
+    if env:
+        return Path(env)
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "lprr" / "cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "lprr"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "lprr"
+
+
+def file_key(path: str | Path) -> str:
+    """A short key for a user's file that changes when the file does (its resolved path,
+    size and modification time)."""
+    import hashlib
+
+    p = Path(path).resolve()
+    st = p.stat()
+    return hashlib.sha256(f"{p}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+
+
 def is_uuid(text: str) -> bool:
     try:
         return len(text) == 36 and str(uuid.UUID(text)) == text.lower()

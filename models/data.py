@@ -5,7 +5,9 @@
 - A character take carries its projected landmarks, so its patches are cut from those:
   no face detector runs on the character.
 
-Patches are cached next to the source (``<take>/patches.npz``) keyed by frame count.
+Patches are cached keyed by frame count: a take's next to it (``<take>/patches.npz``, our
+own generated data); a user's video in lprr's cache folder (``user_config.cache_dir()``),
+never beside the user's files.
 """
 from __future__ import annotations
 
@@ -26,7 +28,13 @@ CACHE_NAME = "patches.npz"
 
 
 def _cache_path(src: Path) -> Path:
-    return src / CACHE_NAME if src.is_dir() else src.with_suffix(src.suffix + ".patches.npz")
+    if src.is_dir() and (src / "meta.json").is_file():
+        return src / CACHE_NAME
+    from lprr.engine.user_config import cache_dir, file_key
+
+    folder = cache_dir() / "patches"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{src.name}-{file_key(src)}.npz"
 
 
 def _load_cache(path: Path) -> dict[str, np.ndarray] | None:
@@ -77,7 +85,8 @@ def character_patches(take_dir: str | Path, max_frames: int | None = None
 
 def performer_patches(source: str | Path, max_frames: int | None = None
                       ) -> dict[str, np.ndarray]:
-    """Patches from a performer take or a plain video, through MediaPipe + APEM."""
+    """Patches from a performer take or a plain video, through MediaPipe + APEM:
+    {lip, eye_l, eye_r, index, lm_patch, landmarks (N,478,3) image pixels}."""
     from lprr.engine.capture import ImageFolderSource, open_source
 
     src = Path(source)
@@ -91,7 +100,7 @@ def performer_patches(source: str | Path, max_frames: int | None = None
     n = total if max_frames is None else min(total, max_frames)
     cache = _cache_path(src)
     data = _load_cache(cache)
-    if data is None or int(data.get("n", [-1])[0]) != n or "lm_patch" not in data:
+    if data is None or int(data.get("n", [-1])[0]) != n or "landmarks" not in data:
         data = _extract_performer(src, frames, n, fps, still)
         np.savez(cache, **data)
     if src.is_dir() and (src / "weights.csv").is_file():
@@ -116,7 +125,8 @@ def _extract_performer(src: Path, frames, n: int, fps: float, still: bool
         raise UserError(f"{src}: no face found in any frame")
     log.info("performer: %d frames, %d with a face", ex.summary.frames, ex.summary.faces)
     lm_patch = np.stack([to_patch(ex.landmarks[i], t) for i, t in zip(ex.index, ex.transforms)])
-    return {**ex.patches, "index": ex.index, "n": np.asarray([n]), "lm_patch": lm_patch}
+    return {**ex.patches, "index": ex.index, "n": np.asarray([n]), "lm_patch": lm_patch,
+            "landmarks": ex.landmarks[ex.index].astype(np.float32)}
 
 
 def to_tensor_batch(patches_bgr: np.ndarray):

@@ -15,6 +15,7 @@ from lprr.models.nets import PATCHES, RM, WEM, RMRuntime
 
 log = logging.getLogger(__name__)
 OPSET = 17
+FINETUNE_FILE = "rm_train.pt"
 
 
 def _export(model: torch.nn.Module, args: tuple, path: Path, inputs: list[str],
@@ -48,7 +49,14 @@ def export_models(rms: dict[str, RM], wem: WEM, pca: Pca, out: Path, name: str,
                 "outputs": {n: [-1, 3, s, s] for n in rm_out}}
     wem_entry = {"onnx": "wem.onnx", "inputs": {"patches": [-1, 9, s, s]},
                  "outputs": {"coeffs": [-1, pca.k]}}
+    extra_files: dict[str, str] = {}
     if with_torch:
+        # every patch's whole RM, the performer decoder included: what fine-tuning starts
+        # from (lprr train personalise); the run time never loads it
+        torch.save({"config": rt.cfg.to_dict(),
+                    "rms": {p: rm.cpu().state_dict() for p, rm in rms.items()}},
+                   out / FINETUNE_FILE)
+        extra_files[FINETUNE_FILE] = ""
         torch.save(rt.state_dict(), out / "rm.pt")
         torch.save(wem.state_dict(), out / "wem.pt")
         rm_entry["torch"] = {"builder": "models.nets:build_rm_runtime",
@@ -74,6 +82,7 @@ def export_models(rms: dict[str, RM], wem: WEM, pca: Pca, out: Path, name: str,
            if sketch_map is not None else {}),
         "opset": OPSET,
         "trained_on": trained_on or {},
+        "files": extra_files,
     }
     path = write_manifest(out, manifest)
     log.info("exported %s", path)

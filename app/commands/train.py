@@ -42,10 +42,55 @@ def register(sub: argparse._SubParsersAction) -> None:
     al.add_argument("--k", type=int, default=20)
     al.add_argument("--wem-steps", type=int, default=None)
     _common(al)
+    pe = tsub.add_parser(
+        "personalise", help="fit the shipped models to one performer from an unlabelled clip "
+        "(minutes on a CPU)")
+    pe.add_argument("--performer", required=True, type=Path,
+                    help="a video (or image folder) of the performer, 30 s to a few minutes")
+    pe.add_argument("--models", type=Path, default=None,
+                    help="the models to start from (default: the shipped ones)")
+    pe.add_argument("--out", required=True, type=Path, help="new model folder, e.g. models/me")
+    pe.add_argument("--character", type=Path, default=None,
+                    help="the character take the models were trained on (default: a short "
+                    "demo-character take, rendered)")
+    pe.add_argument("--steps", type=int, default=None,
+                    help="fine-tuning steps per patch (default 150: about 2 min on 2 cores)")
+    pe.add_argument("--holdout", type=float, default=None,
+                    help="share of the clip (its end) kept out of training to check the "
+                    "result on (default 0.25)")
+    pe.add_argument("--threads", type=int, default=None, help="torch threads")
+    pe.add_argument("--progress-lines", action="store_true",
+                    help="also print 'progress FRACTION STAGE' lines on stdout (for the GUI)")
     p.set_defaults(func=run)
 
 
+def run_personalise(args: argparse.Namespace) -> int:
+    try:
+        from lprr.models.personalise import PersonaliseConfig, personalise
+    except ImportError as e:
+        raise UserError(f"personalisation needs torch: pip install -e '.[train]' ({e})") from None
+    from lprr.engine.paths import DEFAULT_MODELS
+
+    cfg = PersonaliseConfig()
+    for key in ("steps", "holdout", "threads"):
+        if getattr(args, key) is not None:
+            setattr(cfg, key, getattr(args, key))
+    if not 0.0 <= cfg.holdout < 0.9:
+        raise UserError("--holdout must be in [0, 0.9)")
+    def lines(stage: str, frac: float) -> None:
+        print(f"progress {frac:.3f} {stage}", flush=True)
+
+    report = personalise(args.performer, args.models or DEFAULT_MODELS, args.out, cfg,
+                         character=args.character,
+                         on_progress=lines if args.progress_lines else None)
+    print(report.summary())
+    print(f"use them: lprr run --models {args.out} ...  (or Models... in the GUI)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.what == "personalise":
+        return run_personalise(args)
     try:
         from lprr.models import chain as mp
         from lprr.models.training import TrainConfig

@@ -87,6 +87,7 @@ class _Param(QWidget):
 
 class ControlsPanel(QWidget):
     start_clicked = Signal()
+    personalise_clicked = Signal()
     method_changed = Signal(str)  # a key of lprr.engine.methods.METHODS
     calibrate_clicked = Signal(float)  # seconds
     reset_calibration_clicked = Signal()
@@ -159,9 +160,14 @@ class ControlsPanel(QWidget):
         models_btn = QPushButton("…")
         models_btn.setMaximumWidth(30)
         models_btn.clicked.connect(self._choose_models)
+        self.personalise_button = QPushButton("Personalise…")
+        self.personalise_button.setToolTip(
+            "fit the models to your face from a minute of video (about 3 minutes)")
+        self.personalise_button.clicked.connect(self.personalise_clicked)
         row = QHBoxLayout()
         row.addWidget(self.models_edit, 1)
         row.addWidget(models_btn)
+        row.addWidget(self.personalise_button)
         form.addRow("Models", row)
         self.backend_combo = QComboBox()
         self.backend_combo.addItem("auto")

@@ -15,7 +15,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer
@@ -42,6 +42,9 @@ from lprr.engine.controls import CONTROL_NAMES
 from lprr.engine.errors import UserError
 from lprr.engine.paths import ASSETS, DEFAULT_MODELS
 from lprr.engine.retarget import FrameResult
+
+if TYPE_CHECKING:
+    from lprr.app.gui.personalise import PersonaliseDialog
 
 log = logging.getLogger(__name__)
 DEMO_CLIP = ASSETS / "demo" / "clip" / "frames.avi"
@@ -120,6 +123,7 @@ class MainWindow(QMainWindow):
         self.character = CharacterRenderer(size=256, supersample=1,
                                            use_process=character_process)
         self.errors: list[str] = []  # every error shown, newest last
+        self.personalise_dialog: PersonaliseDialog | None = None
         avail = available_backends()
         self.panel = ControlsPanel(models, default_sources(source),
                                    [(n, avail.get(n)) for n in BACKEND_NAMES], list(METHODS))
@@ -228,6 +232,7 @@ class MainWindow(QMainWindow):
         s.ended.connect(self._ended)
         s.result_ready.connect(self._draw)
         p.start_clicked.connect(self.toggle_running)
+        p.personalise_clicked.connect(self.open_personalise)
         p.method_changed.connect(self._method_changed)
         p.calibrate_clicked.connect(self.calibrate)
         p.reset_calibration_clicked.connect(self._reset_calibration)
@@ -306,6 +311,24 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(why, 10000)
 
     # -- live settings ----------------------------------------------------------------------
+    def open_personalise(self) -> PersonaliseDialog:
+        """The personalisation dialog (non-modal: the session may keep running)."""
+        from lprr.app.gui.personalise import PersonaliseDialog
+
+        p = self.panel
+        dlg = PersonaliseDialog(p.models_edit.text().strip() or str(DEFAULT_MODELS),
+                                p.source_spec(), self, mirror=p.mirror_check.isChecked())
+        dlg.models_ready.connect(self._personalised)
+        dlg.show()
+        self.personalise_dialog = dlg
+        return dlg
+
+    def _personalised(self, path: str) -> None:
+        restart = self.session.running
+        self.panel.models_edit.setText(path)
+        self.statusBar().showMessage(f"personalised models: {path}"
+                                     + ("; restart to use them" if restart else ""), 15000)
+
     def calibrate(self, seconds: float = 2.0) -> None:
         try:
             self.session.calibrate(seconds)

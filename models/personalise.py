@@ -1,0 +1,287 @@
+"""Personalisation: fit shipped models to one performer from an unlabelled clip, in minutes
+on a laptop CPU (``lprr train personalise``).
+
+1. The clip goes through MediaPipe + APEM once (cached).
+2. What needs no training is refit: the sketch is drawn from the performer's own rest shape
+   and proportions (their most neutral frames), not the training performer's.
+3. Each patch's RM is fine-tuned from the shipped weights (``rm_train.pt``: the performer
+   decoder included) on the performer's patches and a short take of the character, which
+   keeps the shared code meaning the same thing for both. The WEM and PCA stay as shipped.
+4. The last part of the clip is held out of training. Without labels, it decides whether
+   the fine-tuned RM is kept: the weights must follow the landmark measures (lip gap, lid
+   gaps, mouth width: engine/realbench.py ``geometry_r``) at least as well as the shipped
+   RM with the refit sketch does. Otherwise the shipped RM is exported with the new sketch.
+
+Everything it computes lives in one cache folder per clip and base model
+(``user_config.cache_dir()/personalise/...``); a second run resumes from its checkpoints.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lprr.engine.errors import UserError
+from lprr.engine.face.apem import PATCH_NAMES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PersonaliseConfig:
+    steps: int = 150  # RM fine-tuning steps per patch
+    batch: int = 8
+    lr: float = 2e-4
+    max_frames: int = 3600  # frames of the clip read (2 min at 30 fps)
+    train_frames: int = 900  # at most this many performer frames train (evenly spread)
+    holdout: float = 0.25  # the clip's last share: never trained on, decides what is kept
+    character_frames: int = 500  # demo-character take rendered for the character side
+    seed: int = 0
+    threads: int | None = None  # torch threads (None: torch's default)
+    device: str = "cpu"
+
+
+@dataclass
+class PersonaliseReport:
+    out: Path
+    kept: str  # "fine-tuned" | "sketch only"
+    frames: int
+    faces: int
+    train_frames: int
+    check_frames: int
+    check_r: dict[str, dict[str, float]] = field(default_factory=dict)  # variant -> measure
+    seconds: float = 0.0
+    cache: Path | None = None
+
+    def summary(self) -> str:
+        r = {k: float(np.nanmean(list(v.values()))) for k, v in self.check_r.items()}
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in r.items())
+        return (f"personalised models in {self.out} ({self.kept}; held-out agreement with "
+                f"the landmark measures: {scores}; {self.train_frames} training and "
+                f"{self.check_frames} held-out frames; {self.seconds:.0f} s)")
+
+
+def cache_folder(video: Path, base: Path) -> Path:
+    from lprr.engine.manifest import Manifest
+    from lprr.engine.user_config import cache_dir, file_key
+
+    import hashlib
+
+    files = json.dumps(Manifest.load(base).files, sort_keys=True)
+    tag = hashlib.sha256(files.encode()).hexdigest()[:8]
+    return cache_dir() / "personalise" / f"{video.stem}-{file_key(video)}-{tag}"
+
+
+def _character_take(cache: Path, character: Path | None, frames: int, seed: int) -> Path:
+    """The character take the RM keeps reconstructing: the user's, or a short demo one."""
+    if character is not None:
+        return character
+    take = cache / "character"
+    if not (take / "meta.json").is_file():
+        from lprr.engine.world.synth import character_take
+
+        if take.exists():
+            shutil.rmtree(take)
+        character_take(take, frames, seed=seed)
+    return take
+
+
+def _spread(n: int, k: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(int)) if n else \
+        np.zeros(0, int)
+
+
+def _init_run(base: Path, run: Path) -> None:
+    """Checkpoints rm_<patch>.pt at step 0 from the base models' rm_train.pt (else from the
+    run-time RM, the performer decoder starting as a copy of the character's)."""
+    import torch
+
+    from lprr.engine.manifest import Manifest
+    from lprr.models.export import FINETUNE_FILE
+    from lprr.models.nets import RM, RMConfig, RMRuntime, config_from_dict
+    from lprr.models.training import save_checkpoint
+
+    man = Manifest.load(base)
+    spec = man.raw["models"]["rm"].get("torch")
+    if spec is None:
+        raise UserError(f"{base}: no torch weights to fine-tune (export with torch weights)")
+    cfg = config_from_dict(RMConfig, spec.get("config"))
+    full = base / FINETUNE_FILE
+    if full.is_file():
+        saved = torch.load(full, map_location="cpu", weights_only=True)
+        rms = {}
+        for p in PATCH_NAMES:
+            rm = RM(cfg)
+            rm.load_state_dict(saved["rms"][p])
+            rms[p] = rm
+    else:
+        rt = RMRuntime(cfg)
+        rt.load_state_dict(torch.load(base / spec["weights"], map_location="cpu",
+                                      weights_only=True))
+        rms = rt.to_rms()
+    run.mkdir(parents=True, exist_ok=True)
+    for p, rm in rms.items():
+        save_checkpoint(run / f"rm_{p}.pt", rm, torch.optim.Adam(rm.parameters()), 0,
+                        {"config": cfg.to_dict(), "patch": p})
+
+
+def _check(models: Path, perf: dict, rows: np.ndarray, geom: dict) -> dict[str, float]:
+    """How well a model folder's weights on the held-out frames follow the landmark
+    measures (ONNX Runtime, as at run time)."""
+    from lprr.engine.realbench import geometry_r
+    from lprr.engine.retarget import Retargeter
+
+    rt = Retargeter(models, "ort-cpu")
+    try:
+        rt.running = None  # the sketch of the folder as exported
+        ws = []
+        for a in range(0, len(rows), 32):
+            r = rows[a:a + 32]
+            _, w = rt.infer_arrays({p: perf[p][r] for p in PATCH_NAMES}, perf["lm_patch"][r])
+            ws.append(w)
+        return geometry_r(np.concatenate(ws), rt.controls, geom)
+    finally:
+        rt.close()
+
+
+def _export(base: Path, run: Path, out: Path, sketch: Path, fine_tuned: bool,
+            info: dict) -> Path:
+    """A model folder beside ``out`` (renamed into place once chosen): the base WEM and
+    PCA, the fine-tuned (or base) RM, the new sketch."""
+    import torch
+
+    from lprr.engine.manifest import Manifest
+    from lprr.engine.pca import Pca
+    from lprr.models.export import export_models
+    from lprr.models.nets import build_wem
+    from lprr.models.train_rm import load_rm
+
+    man = Manifest.load(base)
+    wspec = man.raw["models"]["wem"]["torch"]
+    wem = build_wem(wspec.get("config"))
+    wem.load_state_dict(torch.load(base / wspec["weights"], map_location="cpu",
+                                   weights_only=True))
+    if fine_tuned:
+        rms = {p: load_rm(run / f"rm_{p}.pt") for p in PATCH_NAMES}
+    else:
+        start = run.parent / "base_run"
+        _init_run(base, start)
+        rms = {p: load_rm(start / f"rm_{p}.pt") for p in PATCH_NAMES}
+    assert man.pca is not None
+    tmp = out.with_name(f"{out.name}.{'tuned' if fine_tuned else 'sketch'}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    export_models(rms, wem, Pca.load(man.pca), tmp, out.name,
+                  {**info, "personalised_from": str(base)}, sketch_map=sketch)
+    return tmp
+
+
+def personalise(video: str | Path, base: str | Path, out: str | Path,
+                cfg: PersonaliseConfig | None = None, character: str | Path | None = None,
+                cache: Path | None = None,
+                on_progress: Callable[[str, float], None] | None = None) -> PersonaliseReport:
+    """Fit ``base`` models to the performer of ``video``; write the result to ``out``.
+    ``on_progress(stage, fraction)`` is called as it goes (the GUI's progress bar)."""
+    import torch
+
+    from lprr.engine.face.sketch import SketchMap, static_patch_points
+    from lprr.engine.manifest import Manifest
+    from lprr.engine.neutral import most_neutral
+    from lprr.engine.realbench import geometry
+    from lprr.models.data import character_patches, performer_patches, rm_sketches
+    from lprr.models.train_rm import train_rm
+    from lprr.models.training import TrainConfig
+
+    cfg = cfg or PersonaliseConfig()
+    t0 = time.time()
+    video, base, out = Path(video), Path(base), Path(out)
+    if not video.exists():
+        raise UserError(f"no such file or folder: {video}")
+    man = Manifest.load(base)
+    if man.sketch is None:
+        raise UserError(f"{base}: these models read no landmark sketch; personalisation "
+                        "needs models exported with one (lprr train all)")
+    if out.resolve() == base.resolve():
+        raise UserError("--out must be a new folder, not the base models'")
+    cache = cache or cache_folder(video, base)
+    cache.mkdir(parents=True, exist_ok=True)
+    progress = on_progress or (lambda stage, frac: None)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+
+    progress("reading the clip", 0.0)
+    perf = performer_patches(video, cfg.max_frames)
+    n = len(perf["index"])
+    if n < 20:
+        raise UserError(f"{video}: a face in only {n} frames; personalisation needs a clip "
+                        "of the performer (30 s or more)")
+    n_train = int(round(n * (1 - cfg.holdout)))
+    train_rows = _spread(n_train, cfg.train_frames)
+    check_rows = np.arange(n_train, n)
+
+    # 2. the sketch from the performer's own rest shape (training frames only)
+    shipped = SketchMap.load(man.sketch)
+    rest = most_neutral(list(perf["landmarks"][:n_train]))
+    mapping = shipped.for_performer(np.stack([static_patch_points(f) for f in rest]))
+    sketch = mapping.save(cache / "sketch.npz")
+
+    # 3. fine-tune every patch's RM (resumes from the cache's checkpoints)
+    progress("rendering the character", 0.1)
+    char_take = _character_take(cache, Path(character) if character else None,
+                                cfg.character_frames, cfg.seed)
+    char = character_patches(char_take)
+    run = cache / "run"
+    if not all((run / f"rm_{p}.pt").is_file() for p in PATCH_NAMES):
+        _init_run(base, run)
+    sk_perf = rm_sketches(perf["lm_patch"][train_rows], mapping)
+    sk_char = rm_sketches(char["lm_patch"])
+    tcfg = TrainConfig(steps=cfg.steps, batch=cfg.batch, lr=cfg.lr, seed=cfg.seed,
+                       device=cfg.device, sample_every=cfg.steps,
+                       ckpt_every=max(10, cfg.steps // 10))
+    from lprr.models.train_rm import load_rm
+
+    net = load_rm(run / f"rm_{PATCH_NAMES[0]}.pt").cfg
+    for k, p in enumerate(PATCH_NAMES):
+        base_frac = 0.15 + 0.7 * k / len(PATCH_NAMES)
+
+        def step(i: int, loss: float, base_frac: float = base_frac) -> None:
+            progress(f"fine-tuning the {p} patch",
+                     base_frac + 0.7 / len(PATCH_NAMES) * (i + 1) / cfg.steps)
+
+        train_rm(p, perf[p][train_rows], char[p], run, tcfg, net,
+                 sketches={"performer": sk_perf[p], "character": sk_char[p]}, on_step=step)
+
+    # 4. keep the fine-tuned RM only if the held-out frames say it is no worse
+    progress("checking on the held-out frames", 0.88)
+    info = {"performer": str(video), "personalise": asdict(cfg),
+            "frames": int(n), "train_frames": int(len(train_rows)),
+            "check_frames": int(len(check_rows))}
+    geom = geometry(list(perf["landmarks"][check_rows]))
+    tuned = _export(base, run, out, sketch, True, info)
+    plain = _export(base, run, out, sketch, False, info)
+    report = PersonaliseReport(out, "fine-tuned", int(perf["n"][0]), n, len(train_rows),
+                               len(check_rows), cache=cache)
+    if len(check_rows) >= 10:
+        report.check_r = {"fine-tuned": _check(tuned, perf, check_rows, geom),
+                          "sketch only": _check(plain, perf, check_rows, geom)}
+        mean = {k: float(np.nanmean(list(v.values()))) for k, v in report.check_r.items()}
+        if not mean["fine-tuned"] >= mean["sketch only"]:
+            report.kept = "sketch only"
+    chosen, other = (tuned, plain) if report.kept == "fine-tuned" else (plain, tuned)
+    if out.exists():
+        shutil.rmtree(out)
+    chosen.rename(out)
+    shutil.rmtree(other, ignore_errors=True)
+    report.seconds = time.time() - t0
+    (out / "personalise.json").write_text(json.dumps(
+        {"kept": report.kept, "check_r": report.check_r, **info,
+         "seconds": round(report.seconds, 1)}, indent=2, default=str))
+    progress("done", 1.0)
+    log.info("%s", report.summary())
+    return report
