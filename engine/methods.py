@@ -32,6 +32,12 @@ METHODS: dict[str, str] = {
 }
 
 
+# The default of `lprr run`, `demo` and `gui`: the method that scores best on the real-footage
+# benchmark (docs/accuracy.md: mean detection AUC over the labelled real clips, no neutral
+# given). Rerun scripts/accuracy.py after a model or method change and keep this in step.
+DEFAULT_METHOD = "mediapipe"
+
+
 class Method(Protocol):
     name: str
     controls: list[str]

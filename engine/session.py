@@ -23,7 +23,7 @@ import cv2
 from lprr.engine.capture import Capture, capture_frames, open_capture
 from lprr.engine.errors import Interrupted
 from lprr.engine.face.landmarks import LandmarkerConfig
-from lprr.engine.methods import Method, create_method
+from lprr.engine.methods import DEFAULT_METHOD, Method, create_method
 from lprr.engine.paths import DEFAULT_MODELS
 from lprr.engine.pipeline import Pipeline, PipelineConfig
 from lprr.engine.post.mapping import WeightMapping
@@ -41,7 +41,7 @@ class SessionSpec:
 
     source: Any = "0"  # camera index, file, folder, puppet:PHOTO, a capture source
     models: Path = DEFAULT_MODELS
-    method: str = "lprr"  # engine.methods.METHODS
+    method: str = DEFAULT_METHOD  # engine.methods.METHODS
     backend: str = "auto"
     options: dict[str, Any] = field(default_factory=dict)  # the method's own (calibration)
     landmarker: str | None = None  # None: what the method reads
@@ -315,7 +315,7 @@ class DemoSession:
     out: Path = Path("out/demo")
     osc: str | None = None
     protocol: str = "native"
-    method: str = "lprr"  # engine/methods.py
+    method: str = DEFAULT_METHOD  # engine/methods.py
     names: str = "arkit"  # name style on the wire (lprr.engine.sinks.names)
     subject: str | None = None  # Live Link subject (None: "lprr")
     results: list[FrameResult] = field(default_factory=list)

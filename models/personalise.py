@@ -44,6 +44,7 @@ class PersonaliseConfig:
     character_frames: int = 500  # demo-character take rendered for the character side
     seed: int = 0
     threads: int | None = None  # torch threads (None: torch's default)
+    keep: str = "auto"  # "auto" (the held-out check decides), "fine-tuned" or "sketch only"
     device: str = "cpu"
 
 
@@ -199,6 +200,8 @@ def personalise(video: str | Path, base: str | Path, out: str | Path,
     from lprr.models.training import TrainConfig
 
     cfg = cfg or PersonaliseConfig()
+    if cfg.keep not in ("auto", "fine-tuned", "sketch only"):
+        raise UserError(f"keep must be auto, fine-tuned or sketch only, not {cfg.keep!r}")
     t0 = time.time()
     video, base, out = Path(video), Path(base), Path(out)
     if not video.exists():
@@ -273,6 +276,8 @@ def personalise(video: str | Path, base: str | Path, out: str | Path,
         mean = {k: float(np.nanmean(list(v.values()))) for k, v in report.check_r.items()}
         if not mean["fine-tuned"] >= mean["sketch only"]:
             report.kept = "sketch only"
+    if cfg.keep != "auto":
+        report.kept = cfg.keep
     chosen, other = (tuned, plain) if report.kept == "fine-tuned" else (plain, tuned)
     if out.exists():
         shutil.rmtree(out)

@@ -26,7 +26,8 @@ from lprr.engine.evaluate_real import evaluate_clip
 from lprr.engine.labels import ClipLabels
 from lprr.engine.paths import DEFAULT_MODELS, ROOT
 
-DEFAULT_LABELS = ("WolfgangLanger_Pexels.toml", "carphone_pristine.toml", "face_noface.toml")
+# single-person videos with a face in both parts (face_noface's second part has none)
+DEFAULT_LABELS = ("WolfgangLanger_Pexels.toml", "carphone_pristine.toml")
 
 
 def write_part(src: Path, out: Path, stop: int) -> tuple[Path, float]:
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", type=float, default=0.6)
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--keep", default="auto", choices=("auto", "fine-tuned", "sketch only"),
+                    help="override the held-out check (to score both variants)")
     ap.add_argument("--out", type=Path, default=Path("out/personalise"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -72,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         part, _ = write_part(clip, args.out / f"{clip.stem}_first{split}.mp4", split)
         t0 = time.time()
         rep = personalise(part, args.models, args.out / f"models_{clip.stem}",
-                          PersonaliseConfig(steps=args.steps, threads=args.threads),
+                          PersonaliseConfig(steps=args.steps, threads=args.threads,
+                                            keep=args.keep),
                           cache=args.out / f"cache_{clip.stem}")
         took = time.time() - t0
         held = replace(labels, spans={**labels.spans,

@@ -358,12 +358,12 @@ def test_receiver_in_blender_native_and_vmc(blender_files, tmp_path):
 
         bp.send("status")
         st = json.loads(bp.expect("STATUS", 10))
-        assert st["missing"] == ["tongueOut"]
+        assert st["missing"] == ["hatTilt"]
         assert st["frames"] == 24 and st["dropped"] == 0 and st["keyed"] == 12
         bp.send("quit")
         bp.expect("BYE", 20)
         assert bp.close() == 0
-        reports = [ln for ln in bp.lines if "no shape key for 'tongueOut'" in ln]
+        reports = [ln for ln in bp.lines if "no shape key for 'hatTilt'" in ln]
         assert len(reports) == 1, reports  # once, not per frame
     finally:
         bp.kill()
@@ -462,13 +462,12 @@ def test_receiver_in_blender_with_third_party_senders(blender_files, tmp_path):
         bp.send("status")
         st = json.loads(bp.expect("STATUS", 10))
         assert st["bad"] == 0 and st["largest"] == len(big) and st["protocol"] == "livelink"
-        # the head and eye rotation slots have no key; every one of the 52 shapes has one
-        assert {"headYaw", "rightEyeRoll"} <= set(st["missing"])
-        assert not set(st["missing"]) & set(CONTROL_NAMES)
+        # every one of the 52 shape slots has a key (the rotation slots are not shape keys)
+        assert st["missing"] == []
         bp.send("quit")
         bp.expect("BYE", 20)
         assert bp.close() == 0
-        assert len([ln for ln in bp.lines if "'headYaw'" in ln]) == 1  # reported once
+        assert not [ln for ln in bp.lines if "no shape key" in ln]
         assert len([ln for ln in bp.lines if "broken entry" in ln]) == 1
     finally:
         udp.close()

@@ -46,3 +46,22 @@ def test_an_unknown_backend_or_protocol_is_refused_by_the_parser(capsys):
             build_parser().parse_args(argv)
         assert e.value.code == 2
         assert "invalid choice" in capsys.readouterr().err
+
+
+def test_default_method_is_the_best_on_real_footage():
+    """`lprr run`, `demo` and `gui` default to the method with the best mean detection AUC
+    on the committed real-footage benchmark (docs/accuracy.json, no neutral given)."""
+    import json
+
+    from lprr.app.cli import build_parser
+    from lprr.engine.methods import DEFAULT_METHOD
+    from lprr.engine.paths import DOCS
+    from lprr.engine.session import SessionSpec
+
+    summary = json.loads((DOCS / "accuracy.json").read_text())["real"]["summary"]["none"]
+    scored = {m: s["mean_auc"] for m, s in summary.items() if m != "all zeros"}
+    assert DEFAULT_METHOD == max(scored, key=scored.get)
+    parser = build_parser()
+    for cmd in (["run"], ["demo"]):
+        assert parser.parse_args(cmd).method == DEFAULT_METHOD
+    assert SessionSpec(source="x").method == DEFAULT_METHOD

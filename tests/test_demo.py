@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not (DEFAULT_MODELS / "manifest.json").is_file()
 
 @pytest.mark.slow
 def test_demo_runs_headless_and_writes_outputs(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--backend", "ort-cpu"]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--backend", "ort-cpu", "--method", "lprr"]) == 0
     report = capsys.readouterr().out
     for stage in ("landmarks", "apem", "rm", "wem", "post", "latency"):
         assert f"| {stage}" in report, report
@@ -54,7 +54,8 @@ def test_corrupt_model_is_one_clear_line(tmp_path, capsys):
     blob = bytearray((copy / "rm.onnx").read_bytes())
     blob[100] ^= 0xFF
     (copy / "rm.onnx").write_bytes(bytes(blob))
-    assert main(["demo", "--models", str(copy), "--out", str(tmp_path / "o")]) == 2
+    assert main(["demo", "--models", str(copy), "--out", str(tmp_path / "o"),
+                 "--method", "lprr"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "sha256" in err[0]
 

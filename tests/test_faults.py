@@ -44,7 +44,8 @@ def test_wrong_shape_wem_is_one_line_exit_2_and_leaves_no_file(tmp_path):
     write_manifest(models, data)
     rec = tmp_path / "x.csv"
     r = subprocess.run(lprr("run", "--models", str(models), "--source", str(grace_hopper_path()),
-                            "--record", str(rec)), capture_output=True, text=True, cwd=ROOT,
+                            "--record", str(rec), "--method", "lprr"), capture_output=True,
+                            text=True, cwd=ROOT,
                        timeout=120, check=False)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.returncode == 2, r.stderr
@@ -225,7 +226,8 @@ def test_tiny_face_reads_as_no_face_once_said_and_min_face_0_reads_it(tmp_path):
     faces = {}
     for extra in ((), ("--min-face", "0")):
         rec = tmp_path / f"x{len(extra)}.jsonl"
-        r = subprocess.run(lprr("run", "--source", str(clip), "--record", str(rec), *extra),
+        r = subprocess.run(lprr("run", "--source", str(clip), "--record", str(rec),
+                                "--method", "lprr", *extra),
                            capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
         assert r.returncode == 0, r.stderr
         rows = [json.loads(s) for s in rec.read_text().splitlines()]

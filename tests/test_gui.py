@@ -31,8 +31,9 @@ pytestmark = pytest.mark.skipif(not DEMO_CLIP.is_file(), reason="demo clip not b
 def make_window(qtbot, tiny_models):
     windows: list[MainWindow] = []
 
-    def make(models: Path = tiny_models, source: str = str(DEMO_CLIP)) -> MainWindow:
-        win = MainWindow(models=models, source=source, backend="ort-cpu")
+    def make(models: Path = tiny_models, source: str = str(DEMO_CLIP),
+             method: str = "lprr") -> MainWindow:
+        win = MainWindow(models=models, source=source, backend="ort-cpu", method=method)
         qtbot.addWidget(win)
         win.show()
         windows.append(win)
@@ -427,7 +428,7 @@ def test_fps_benchmark_measures_the_real_window(qtbot, tiny_models, tmp_path):
     from lprr.app.gui.benchmark import run_benchmark, write_json
 
     rep = run_benchmark(models=tiny_models, backend="ort-cpu", seconds=1.0, warmup=0.5,
-                        modes=("unpaced",), size=(1000, 700))
+                        modes=("unpaced",), size=(1000, 700), method="lprr")
     (ph,) = rep.phases
     assert ph.mode == "unpaced" and ph.backend == "ort-cpu"
     # the display draws what the pipeline makes (a share of it, never more), whatever the speed

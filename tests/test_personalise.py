@@ -93,13 +93,17 @@ def test_gui_records_personalises_and_switches_models(qtbot, tmp_path, monkeypat
     win = MainWindow(models=DEFAULT_MODELS, source=str(CLIP), backend="ort-cpu")
     qtbot.addWidget(win)
     win.show()
+    from lprr.engine.methods import DEFAULT_METHOD
+
+    assert win.panel.method_combo.currentText() == DEFAULT_METHOD  # the best on real faces
     dlg = win.open_personalise()
     ticks: list[float] = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(1.0))
     timer.start(50)
     dlg.toggle_record(seconds=2.0)
-    qtbot.waitUntil(lambda: dlg.recorder is not None and dlg.recorder.done, timeout=20000)
+    qtbot.waitUntil(lambda: dlg.recorder is not None and dlg.recorder.done
+                    and not dlg._timer.isActive(), timeout=20000)  # and the GUI saw it
     assert dlg.recorder is not None and dlg.recorder.error is None
     recorded = dlg.video_edit.text()
     assert recorded.endswith(".mp4") and dlg.recorder.frames >= 30  # 2 s at 25 fps
@@ -120,6 +124,7 @@ def test_gui_records_personalises_and_switches_models(qtbot, tmp_path, monkeypat
     took = __import__("time").monotonic() - t0
     assert sig.args == [str(out)] and (out / "manifest.json").is_file()
     assert win.panel.models_edit.text() == str(out)
+    assert win.panel.method_combo.currentText() == "lprr"
     assert dlg.bar.value() == 1000 and len(set(seen)) > 5  # the bar moved as it went
     assert len(ticks) > 0.5 * took / 0.05  # the event loop was never held up
     timer.stop()

@@ -97,16 +97,19 @@ def _lprr(*args):
      "no-such-host"),
 ])
 def test_run_errors_are_one_line(tiny_models, args, needle):
-    r = _lprr("run", "--models", str(tiny_models), *args)
+    r = _lprr("run", "--models", str(tiny_models), "--method", "lprr", *args)
     assert r.returncode == 2, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and needle in lines[0], r.stderr
 
 
 def test_missing_models_is_one_line(tmp_path):
-    r = _lprr("run", "--models", str(tmp_path / "nothing"), "--source", "x.mp4")
+    r = _lprr("run", "--models", str(tmp_path / "nothing"), "--source",
+              "assets/photos/grace_hopper.jpg",
+              "--method", "lprr")
     assert r.returncode == 2
-    assert len([ln for ln in r.stderr.splitlines() if ln.strip()]) == 1, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "nothing" in lines[0], r.stderr
 
 
 def test_run_records_every_frame_on_the_source_clock(tmp_path, grace_hopper):

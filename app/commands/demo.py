@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lprr.app.commands.run import METHOD_HELP, add_backend_option
 from lprr.app.commands.wire import add_protocol_option, add_wire_options
+from lprr.engine.methods import DEFAULT_METHOD
 from lprr.engine.paths import ASSETS, DEFAULT_MODELS
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_protocol_option(p)
     add_wire_options(p)
     p.add_argument("--no-preview", action="store_true", help="skip the preview video")
-    p.add_argument("--method", default="lprr", help=METHOD_HELP)
+    p.add_argument("--method", default=DEFAULT_METHOD, help=METHOD_HELP)
     p.set_defaults(func=run)
 
 

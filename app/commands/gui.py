@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: the first camera, else the demo clip)")
     add_backend_option(p)
     p.add_argument("--method", default=None,
-                   help="retargeting method (lprr.engine.methods; default lprr); also in the window")
+                   help="retargeting method (lprr.engine.methods; default: the best on real "
+                   "footage, mediapipe); also in the window")
     p.add_argument("--osc", default=None, help="HOST:PORT to stream to from the start")
     add_protocol_option(p)
     p.add_argument("--start", action="store_true", help="start the session at once")

@@ -10,14 +10,15 @@ from lprr.app import stopping
 from lprr.app.commands.wire import add_protocol_option, add_wire_options
 from lprr.engine.backends import BACKEND_NAMES
 from lprr.engine.face.landmarks import FACE_PICKS
-from lprr.engine.methods import METHODS
+from lprr.engine.methods import DEFAULT_METHOD, METHODS
 from lprr.engine.paths import DEFAULT_MODELS
 from lprr.engine.post.one_euro import SMOOTHING_PRESETS
 
 # What each registered method is, for --help; the list itself is lprr.engine.methods.METHODS.
 _METHOD_ABOUT = {
-    "lprr": "the trained models, default",
-    "mediapipe": "MediaPipe's own blendshape scores, no training",
+    "lprr": "the trained local-patch models",
+    "mediapipe": "MediaPipe's own blendshape scores, no training; the default: best on "
+                 "real footage (docs/accuracy.md)",
     "f2f": "training-free expression fitting and deformation transfer",
     "heuristic": "landmark rules",
 }
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--realtime", action="store_true",
                    help="play a file or folder like a camera: paced at its fps, dropping "
                         "frames when behind (default: every frame of a file is processed)")
-    p.add_argument("--method", default="lprr", help=METHOD_HELP)
+    p.add_argument("--method", default=DEFAULT_METHOD, help=METHOD_HELP)
     p.add_argument("--calibration", type=Path, default=None, metavar="TAKE",
                    help="landmark methods (heuristic, f2f; an error for the others): an "
                         "unlabelled video or take of the performer that starts with a neutral "

@@ -59,6 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="share of the clip (its end) kept out of training to check the "
                     "result on (default 0.25)")
     pe.add_argument("--threads", type=int, default=None, help="torch threads")
+    pe.add_argument("--keep", default="auto", choices=("auto", "fine-tuned", "sketch only"),
+                    help="which RM to export: auto (default) lets the held-out frames decide")
     pe.add_argument("--progress-lines", action="store_true",
                     help="also print 'progress FRACTION STAGE' lines on stdout (for the GUI)")
     p.set_defaults(func=run)
@@ -72,6 +74,7 @@ def run_personalise(args: argparse.Namespace) -> int:
     from lprr.engine.paths import DEFAULT_MODELS
 
     cfg = PersonaliseConfig()
+    cfg.keep = args.keep
     for key in ("steps", "holdout", "threads"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))

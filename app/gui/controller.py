@@ -29,7 +29,7 @@ from lprr.app.gui.presenter import Presenter
 from lprr.engine.capture import Capture
 from lprr.engine.controls import CONTROL_NAMES
 from lprr.engine.errors import Interrupted, UserError
-from lprr.engine.methods import method_class
+from lprr.engine.methods import DEFAULT_METHOD, method_class
 from lprr.engine.post.mapping import ControlMap, WeightMapping
 from lprr.engine.retarget import FrameResult
 from lprr.engine.session import Session, SessionSpec
@@ -72,7 +72,7 @@ class SessionConfig:
     loop: bool = True  # video files start again at their end
     paced: bool = True  # files play at their own fps (off: as fast as the pipeline takes)
     realtime: bool = False  # paced files drop frames when behind, as a camera does
-    method: str = "lprr"  # engine/methods.py
+    method: str = DEFAULT_METHOD  # engine/methods.py
 
 
 @dataclass

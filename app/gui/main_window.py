@@ -129,10 +129,12 @@ class MainWindow(QMainWindow):
                                    [(n, avail.get(n)) for n in BACKEND_NAMES], list(METHODS))
         if backend != "auto":
             self.panel.backend_combo.setCurrentText(backend)
-        if method is not None:
-            if self.panel.method_combo.findText(method) < 0:
-                raise UserError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-            self.panel.method_combo.setCurrentText(method)
+        from lprr.engine.methods import DEFAULT_METHOD
+
+        method = method or DEFAULT_METHOD
+        if self.panel.method_combo.findText(method) < 0:
+            raise UserError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+        self.panel.method_combo.setCurrentText(method)
         self._build_layout()
         self._build_status_bar()
         self._wire()
@@ -326,6 +328,7 @@ class MainWindow(QMainWindow):
     def _personalised(self, path: str) -> None:
         restart = self.session.running
         self.panel.models_edit.setText(path)
+        self.panel.method_combo.setCurrentText("lprr")  # the models are lprr's
         self.statusBar().showMessage(f"personalised models: {path}"
                                      + ("; restart to use them" if restart else ""), 15000)
 
