@@ -61,6 +61,12 @@ class FrameResult:
         return self.landmarks is not None
 
 
+# Fewer face frames than this (a photo, the first second of a camera) say too little about
+# the performer's rest shape: the training performer's stands in until then. A single posed
+# photo would otherwise be its own neutral, and read as no expression at all.
+MIN_REST_FRAMES = 30
+
+
 class Retargeter:
     """The lprr method: an exported model folder on one backend; RM and WEM batched."""
 
@@ -94,10 +100,12 @@ class Retargeter:
             if "personalised_from" in self.manifest.trained_on:
                 pass  # personalised: the sketch already has this performer's rest shape
             elif neutral_clip is not None:
-                from lprr.engine.neutral import clip_neutral
+                from lprr.engine.neutral import clip_faces, most_neutral
 
-                self._rest_from(clip_neutral(neutral_clip))
-                log.info("lprr: sketch rest shape from the clip's most neutral frames")
+                faces = clip_faces(neutral_clip)
+                if len(faces) >= MIN_REST_FRAMES:
+                    self._rest_from(most_neutral(faces))
+                    log.info("lprr: sketch rest shape from the clip's most neutral frames")
             else:
                 self.running = RunningNeutral()
         self.times = times or StageTimes()
@@ -173,7 +181,7 @@ class Retargeter:
         landmarks = [r.landmarks for r in batch if r.landmarks is not None]
         if self.running is not None:
             updated = [self.running.add(lm) for lm in landmarks]
-            if any(updated):
+            if any(updated) and self.running.seen >= MIN_REST_FRAMES:
                 self._rest_from(self.running.faces)
         reenacted, weights = self.infer(patches,
                                         landmarks if len(landmarks) == len(batch) else None)
