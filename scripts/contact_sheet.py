@@ -45,6 +45,10 @@ POSES: list[tuple[str, dict[str, float]]] = [
     ("wide", {"eyeWideLeft": 1, "eyeWideRight": 1}),
     ("squint", {"eyeSquintLeft": 1, "eyeSquintRight": 1}),
     ("cheekPuff", {"cheekPuff": 1}),
+    ("sneer", {"noseSneerLeft": 1, "noseSneerRight": 1, "mouthUpperUpLeft": 0.5,
+               "mouthUpperUpRight": 0.5}),
+    ("cheekSquint", {"cheekSquintLeft": 1, "cheekSquintRight": 1}),
+    ("tongueOut", {"tongueOut": 1, "jawOpen": 0.3}),
 ]
 
 CELL = 168  # frame tile side; patches are CELL // 3 under it
