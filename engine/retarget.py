@@ -92,6 +92,7 @@ class Retargeter:
         # The sketch is drawn from the performer's own rest shape: a file's most neutral
         # frames (read whole first), or, live, the most neutral frames seen so far.
         self.running: RunningNeutral | None = None
+        self._rest_ids: set[int] | None = None  # the frames the live rest shape came from
         if self.sketch_channel and self.manifest.sketch is not None:
             from lprr.engine.face.sketch import SketchMap
 
@@ -181,8 +182,11 @@ class Retargeter:
         landmarks = [r.landmarks for r in batch if r.landmarks is not None]
         if self.running is not None:
             updated = [self.running.add(lm) for lm in landmarks]
-            if any(updated) and self.running.seen >= MIN_REST_FRAMES:
+            # redrawn only once the selection has moved (a refit costs 3-7 ms here)
+            if (any(updated) and self.running.seen >= MIN_REST_FRAMES
+                    and (self._rest_ids is None or self.running.moved(self._rest_ids))):
                 self._rest_from(self.running.faces)
+                self._rest_ids = self.running.ids
         reenacted, weights = self.infer(patches,
                                         landmarks if len(landmarks) == len(batch) else None)
         for r, re_, w in zip(batch, reenacted, weights):

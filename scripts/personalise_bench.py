@@ -40,7 +40,7 @@ def write_part(src: Path, out: Path, stop: int) -> tuple[Path, float]:
         if not ok:
             break
         if writer is None:
-            writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+            writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps,
                                      (f.shape[1], f.shape[0]))
         writer.write(f)
     cap.release()

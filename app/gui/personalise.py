@@ -72,7 +72,7 @@ class Recorder:
                     if writer is None:
                         h, w = f.image.shape[:2]
                         writer = cv2.VideoWriter(str(self.out),
-                                                 cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                                                 cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
                     writer.write(f.image)
                     self.frames += 1
                     self.progress = min(1.0, (time.monotonic() - t0) / self.seconds)
