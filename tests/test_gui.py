@@ -529,3 +529,41 @@ def test_cameras_and_puppets_keep_the_newest_frame_files_every_frame(tmp_path, g
     assert frames_text(SessionStats("running", frames_out=12, frames_total=40)) == "frames 12/40"
     assert frames_text(SessionStats("running", frames_out=52, frames_total=40, looping=True,
                                     dropped=3)) == "frames 52 (40 a loop), 3 dropped"
+
+
+class _Cycle:
+    """A reference cycle that records the thread it was freed on."""
+
+    freed_on: list[str] = []
+
+    def __init__(self) -> None:
+        self.me = self
+
+    def __del__(self) -> None:
+        _Cycle.freed_on.append(threading.current_thread().name)
+
+
+def test_cycles_are_freed_on_the_gui_thread_while_a_window_is_open(qtbot, make_window):
+    import gc
+
+    assert gc.isenabled()
+    win = make_window()
+    assert not gc.isenabled()  # a worker allocating must not run the collector
+
+    kept: list[list[int]] = []
+
+    def churn() -> None:  # garbage cycles, then far more live objects than gen 0's threshold
+        for _ in range(20):
+            _Cycle()
+        kept.extend([i] for i in range(20 * gc.get_threshold()[0]))
+
+    _Cycle.freed_on.clear()
+    t = threading.Thread(target=churn, name="worker")
+    t.start()
+    t.join()
+    assert _Cycle.freed_on == []  # nothing collected on the worker
+    qtbot.waitUntil(lambda: len(_Cycle.freed_on) == 20, timeout=5000)
+    assert set(_Cycle.freed_on) == {threading.main_thread().name}
+    kept.clear()
+    win.close()
+    assert gc.isenabled()  # the last window closed hands collection back

@@ -36,6 +36,7 @@ from lprr.app.gui.character_proc import CharacterRenderer
 from lprr.app.gui.controller import LiveSession, SessionConfig, describe_error, frames_text
 from lprr.app.gui.controls_panel import ControlsPanel
 from lprr.app.gui.curves import CurvesWidget
+from lprr.app.gui.gui_gc import GuiThreadCollector
 from lprr.app.gui.meter import RedrawMeter
 from lprr.app.gui.views import ImageView, PatchStrip, Prepared
 from lprr.engine.controls import CONTROL_NAMES
@@ -148,6 +149,7 @@ class MainWindow(QMainWindow):
         self._shown_offsets: dict[str, float] = {}
         self._char_index: tuple[tuple[str, ...], np.ndarray] | None = None
         self.closed_cleanly: bool | None = None
+        self.collector = GuiThreadCollector(self)  # cycles freed on this thread only
         self.curves_timer = QTimer(self)
         self.curves_timer.setInterval(max(1, round(1000 / curves_hz)))
         self.curves_timer.timeout.connect(self._refresh_curves)
@@ -526,4 +528,5 @@ class MainWindow(QMainWindow):
         self._keep_totals()
         self.closed_cleanly = self.session.stop(1.0)
         self.character.close()
+        self.collector.stop()
         event.accept()
