@@ -1,10 +1,13 @@
-"""The ``mediapipe`` method: Google's own FaceLandmarker blendshape scores, read by name.
+"""The ``mediapipe`` method: Google's own blendshape scores, read by name.
 
 This is what webcam VTuber tools give their users, so it is both a useful mode (no
-training, any face) and the baseline the learned path must beat. The front end runs the
-tasks landmarker (engine/face/tasks.py) instead of FaceMesh; its 478 landmarks still feed
-APEM, so the patches, the GUI and every sink work as for the other methods. The scores go
-through the same post-processing (calibration, smoothing, mapping) as every method.
+training, any face) and the baseline the learned path must beat. By default the tasks
+FaceLandmarker (engine/face/tasks.py) finds the face and scores it; its 478 landmarks still
+feed APEM, so the patches, the GUI and every sink work as for the other methods. With
+``--landmarker facemesh`` the legacy FaceMesh finds the landmarks and the same blendshape
+network scores them in ONNX Runtime (engine/face/blendshapes.py): about twice the speed on
+2 cores, a little less accurate on real footage (docs/accuracy.md). The scores go through
+the same post-processing (calibration, smoothing, mapping) as every method.
 
 Controls are matched by ARKit name. ``rename`` (rig control -> MediaPipe category) serves a
 rig whose names differ; a control with no category is left at 0 and named once in the log.
@@ -21,6 +24,7 @@ import numpy as np
 
 from lprr.engine.controls import CONTROL_NAMES
 from lprr.engine.errors import UserError
+from lprr.engine.face.blendshapes import BlendshapeModel
 from lprr.engine.face.tasks import BLENDSHAPE_NAMES
 from lprr.engine.retarget import FrameResult
 from lprr.engine.timing import StageTimes
@@ -46,6 +50,8 @@ class MediaPipeMethod:
     """MediaPipe's blendshape scores as rig weights (engine/methods.py interface)."""
 
     name = "mediapipe"
+    # The tasks landmarker scores best on real footage (mean AUC 0.981 against 0.971 with
+    # FaceMesh's landmarks, docs/accuracy.md); FaceMesh is about twice as fast.
     landmarker = "tasks"
     min_face_px = 8.0  # px between the eyes; smaller reads badly (README, "Small faces")
 
@@ -62,16 +68,18 @@ class MediaPipeMethod:
         elif missing:
             log.debug("mediapipe: no tongueOut; left at 0")
         self._has = self._index >= 0
+        self._model: BlendshapeModel | None = None  # built on the first face FaceMesh finds
 
     @property
     def backend_name(self) -> str:
         return "mediapipe"
 
     def describe(self) -> str:
-        return "MediaPipe FaceLandmarker blendshapes (no training, no neutral)"
+        return "MediaPipe's blendshape network on the face's landmarks (no training, no neutral)"
 
     def warmup(self) -> None:
-        pass
+        if self._model is None:
+            self._model = BlendshapeModel()
 
     def weights(self, blendshapes: np.ndarray) -> np.ndarray:
         """(52,) scores in ``BLENDSHAPE_NAMES`` order -> (C,) weights in ``controls`` order."""
@@ -79,8 +87,17 @@ class MediaPipeMethod:
         w[self._has] = np.asarray(blendshapes, np.float32)[self._index[self._has]]
         return w
 
+    def scores(self, landmarks: np.ndarray) -> np.ndarray:
+        """MediaPipe's 52 scores for (478, 3) pixel landmarks."""
+        if self._model is None:
+            self._model = BlendshapeModel()
+        with self.times.time("blendshapes"):
+            return self._model(landmarks)
+
     def infer_frames(self, batch: list[FrameResult]) -> None:
         for r in batch:
+            if r.blendshapes is None and r.landmarks is not None:  # FaceMesh's front end
+                r.blendshapes = self.scores(r.landmarks)
             if r.blendshapes is not None:
                 r.raw_weights = self.weights(r.blendshapes)
 

@@ -2,6 +2,9 @@
 
     python scripts/bench.py [--source CLIP] [--methods all] [--repeat 2] [--out out/bench.json]
 
+A run is a method, or METHOD@LANDMARKER for a method on another front end (``all`` adds
+mediapipe@facemesh: MediaPipe's blendshape network on FaceMesh's landmarks).
+
 On the same clip, in one process, one after another (best of ``--repeat`` runs each):
 
 - MediaPipe alone, the thing a user would run instead: the legacy FaceMesh solution, and the
@@ -80,12 +83,14 @@ class _NullSink:
         pass
 
 
-def pipeline_run(method: str, source: Path, models: Path, backend: str, paced: bool) -> dict:
+def pipeline_run(run: str, source: Path, models: Path, backend: str, paced: bool) -> dict:
     from lprr.engine.session import Session, SessionSpec
 
+    method, _, landmarker = run.partition("@")
     # paced: a camera-like run (at the file's fps, dropping when behind); else every frame
     session = Session(SessionSpec(source=str(source), models=models, method=method,
-                                  backend=backend, realtime=paced, keep_frames=False)).open()
+                                  backend=backend, realtime=paced, keep_frames=False,
+                                  landmarker=landmarker or None)).open()
     session.sinks.set("null", _NullSink())
     rt, cap, times = session.method, session.capture, session.times
     wall = session.run_to_end()
@@ -120,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=2, help="runs per measurement (best kept)")
     ap.add_argument("--out", type=Path, default=Path("out/bench.json"))
     a = ap.parse_args(argv)
-    methods = list(METHODS) if a.methods == "all" else a.methods.split(",")
+    methods = ([*METHODS, "mediapipe@facemesh"] if a.methods == "all"
+               else a.methods.split(","))
     frames = read_frames(a.source)
     from lprr.engine.capture import open_source
 

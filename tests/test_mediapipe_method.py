@@ -109,3 +109,89 @@ def test_left_is_the_subjects_left(grace_hopper):
     assert lid(blink_l, "Left") > lid(blink_l, "Right") + 0.2
     smile_l = read("mouthSmileLeft")
     assert smile_l[INDEX["mouthSmileLeft"]] > smile_l[INDEX["mouthSmileRight"]] + 0.1
+
+
+def test_onnx_network_gives_the_tasks_landmarkers_own_scores(grace_hopper):
+    """assets/mediapipe/face_blendshapes.onnx, fed the tasks landmarker's landmarks, gives
+    the scores the tasks landmarker itself gives: on a real photo and on the demo clip's
+    frames (tracking mode)."""
+    from lprr.engine.face.blendshapes import BlendshapeModel
+
+    model = BlendshapeModel()
+    with TaskLandmarker(static=True) as lm:
+        pts = lm.detect(grace_hopper)
+        assert pts is not None
+        np.testing.assert_allclose(model(pts), lm.last_blendshapes, atol=1e-4)
+    with TaskLandmarker(static=False) as lm:
+        got, want = [], []
+        for i, f in enumerate(_frames(30)):
+            pts = lm.detect(f, i / 30.0)
+            if pts is not None:
+                got.append(model(pts))
+                want.append(lm.last_blendshapes)
+    assert len(got) >= 25
+    np.testing.assert_allclose(np.array(got), np.array(want), atol=1e-4)
+    assert np.array(want).max() > 0.3  # scores that say something, not all near 0
+
+
+def test_converted_network_is_checked_and_reproducible(tmp_path):
+    """The vendored ONNX is what scripts/export_blendshapes.py makes from the vendored
+    .task, byte for byte; a changed byte is refused with one readable line."""
+    pytest.importorskip("tflite")
+    pytest.importorskip("onnx")
+    import subprocess
+    import sys
+
+    import lprr.engine.face.blendshapes as fb
+    from lprr.engine.errors import UserError
+    from lprr.engine.paths import ROOT
+
+    out = tmp_path / "bs.onnx"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "export_blendshapes.py"),
+                    "--out", str(out)], check=True, capture_output=True)
+    assert out.read_bytes() == fb.BLENDSHAPE_MODEL.read_bytes()
+    data = bytearray(out.read_bytes())
+    data[-100] ^= 0xFF
+    out.write_bytes(bytes(data))
+    old = fb.BLENDSHAPE_MODEL
+    try:
+        fb.BLENDSHAPE_MODEL = out
+        with pytest.raises(UserError, match="not the converted model"):
+            fb.BlendshapeModel()
+    finally:
+        fb.BLENDSHAPE_MODEL = old
+
+
+def test_run_on_facemesh_scores_facemeshs_landmarks(tmp_path):
+    """`lprr run --method mediapipe --landmarker facemesh` records, for every frame, the
+    network's scores on the legacy FaceMesh's landmarks of that frame (smoothing off); they
+    track the tasks landmarker's own scores but are not them."""
+    from lprr.app.cli import main
+    from lprr.engine.face.blendshapes import BlendshapeModel
+    from lprr.engine.face.landmarks import FaceLandmarker
+
+    frames = _frames(24)
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), f)
+    out = tmp_path / "out.jsonl"
+    rc = main(["run", "--method", "mediapipe", "--landmarker", "facemesh", "--source",
+               str(folder), "--record", str(out), "--smoothing", "off"])
+    assert rc == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(frames) and all(r["face"] for r in rows)
+    model = BlendshapeModel()
+    scored = [n for n in CONTROL_NAMES if n in BLENDSHAPE_NAMES]
+    cols = [BLENDSHAPE_NAMES.index(n) for n in scored]
+    mesh, tasks = [], []
+    with FaceLandmarker() as fm, TaskLandmarker(static=False) as tl:
+        for r in rows:
+            f, t = frames[r["frame"]], r["frame"] / 30.0
+            mesh.append(model(fm.detect(f, t))[cols])
+            assert tl.detect(f, t) is not None
+            tasks.append(tl.last_blendshapes[cols])
+    got = np.array([[r["weights"][n] for n in scored] for r in rows])
+    np.testing.assert_allclose(got, np.array(mesh), atol=2e-6)
+    diff = np.abs(got - np.array(tasks)).mean()
+    assert 1e-4 < diff < 0.1  # another landmark model: close, not the same

@@ -55,6 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "unlabelled video or take of the performer that starts with a neutral "
                         "face (e.g. a ROM take); without it the first second of the stream is "
                         "taken as neutral")
+    p.add_argument("--landmarker", default=None, choices=["facemesh", "tasks"],
+                   help="the front end (default: what the method reads: FaceMesh, or "
+                        "MediaPipe's FaceLandmarker for mediapipe). mediapipe on facemesh "
+                        "scores FaceMesh's landmarks with the same blendshape network: about "
+                        "twice as fast, a little less accurate (docs/accuracy.md)")
     add_face_options(p)
     p.set_defaults(func=run)
 
@@ -88,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
                        realtime=args.realtime, osc=args.osc, protocol=args.protocol,
                        names=args.names, subject=args.subject, record=args.record,
                        smoothing=args.smoothing, mapping=args.mapping,
-                       calibrate_s=args.calibrate, face=args.face, min_face_px=args.min_face)
+                       calibrate_s=args.calibrate, face=args.face, min_face_px=args.min_face,
+                       landmarker=args.landmarker)
 
     def status(line: str) -> None:
         sys.stderr.write("\r" + line)

@@ -1,0 +1,68 @@
+"""MediaPipe's blendshape model on any 478 landmarks, in ONNX Runtime.
+
+The tasks FaceLandmarker (engine/face/tasks.py) scores blendshapes with a small network that
+reads 146 of its landmarks. The same network, converted from the vendored
+``face_landmarker.task`` by ``scripts/export_blendshapes.py`` to
+``assets/mediapipe/face_blendshapes.onnx`` (Apache-2.0, Google; see the NOTICE there), runs
+here on FaceMesh's landmarks, so the ``mediapipe`` method needs only the legacy FaceMesh
+solution, which is about twice as fast as the tasks landmarker on 2 cores (README, "Speed").
+It takes about 0.5 ms a face on one thread.
+
+The network centres and scales its input itself, so pixels of the full frame (x * width,
+y * height, as MediaPipe's graph feeds it) are what it expects.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from lprr.engine.errors import UserError
+from lprr.engine.paths import ASSETS
+
+log = logging.getLogger(__name__)
+
+BLENDSHAPE_MODEL = ASSETS / "mediapipe" / "face_blendshapes.onnx"
+BLENDSHAPE_SHA256 = "5074850994421aeb89219b65c9628cd06302bf11b6e93d07e06de665c7d69639"
+
+# The landmarks the network reads, in its input order: kLandmarksSubsetIdxs in MediaPipe's
+# face_blendshapes_graph.cc (the last ten are the irises, so FaceMesh must refine them).
+SUBSET = np.array([
+    0, 1, 4, 5, 6, 7, 8, 10, 13, 14, 17, 21, 33, 37, 39, 40, 46, 52, 53, 54, 55, 58, 61, 63,
+    65, 66, 67, 70, 78, 80, 81, 82, 84, 87, 88, 91, 93, 95, 103, 105, 107, 109, 127, 132, 133,
+    136, 144, 145, 146, 148, 149, 150, 152, 153, 154, 155, 157, 158, 159, 160, 161, 162, 163,
+    168, 172, 173, 176, 178, 181, 185, 191, 195, 197, 234, 246, 249, 251, 263, 267, 269, 270,
+    276, 282, 283, 284, 285, 288, 291, 293, 295, 296, 297, 300, 308, 310, 311, 312, 314, 317,
+    318, 321, 323, 324, 332, 334, 336, 338, 356, 361, 362, 365, 373, 374, 375, 377, 378, 379,
+    380, 381, 382, 384, 385, 386, 387, 388, 389, 390, 397, 398, 400, 402, 405, 409, 415, 454,
+    466, 468, 469, 470, 471, 472, 473, 474, 475, 476, 477])
+
+
+class BlendshapeModel:
+    """(478, 3) pixel landmarks -> MediaPipe's 52 scores (lprr.engine.face.tasks order)."""
+
+    def __init__(self, path: str | Path | None = None):
+        import onnxruntime as ort
+
+        from lprr.engine.backends import BackendOptions
+        from lprr.engine.backends.ort import session_options
+
+        p = Path(path) if path is not None else BLENDSHAPE_MODEL
+        if not p.is_file():
+            raise UserError(f"MediaPipe blendshape model not found: {p} "
+                            "(python scripts/export_blendshapes.py writes it)")
+        data = p.read_bytes()
+        if path is None and hashlib.sha256(data).hexdigest() != BLENDSHAPE_SHA256:
+            raise UserError(f"{p} is not the converted model this release expects; "
+                            "restore it from the repository")
+        # One thread: the network is tiny, and the landmarker needs the other core.
+        self._session = ort.InferenceSession(data, session_options(BackendOptions(threads=1)),
+                                             providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+        self._buf = np.zeros((1, len(SUBSET), 2), np.float32)
+
+    def __call__(self, landmarks: np.ndarray) -> np.ndarray:
+        self._buf[0] = landmarks[SUBSET, :2]
+        return self._session.run(None, {self._input: self._buf})[0].astype(np.float32)

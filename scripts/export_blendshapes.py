@@ -1,0 +1,219 @@
+"""Convert MediaPipe's blendshape model (``face_blendshapes.tflite`` inside the vendored
+``face_landmarker.task``) to ONNX, so the ``mediapipe`` method can run it in ONNX Runtime on
+FaceMesh's landmarks instead of running the whole tasks FaceLandmarker.
+
+    python scripts/export_blendshapes.py  # writes assets/mediapipe/face_blendshapes.onnx
+
+Needs the ``tflite`` package (flatbuffer schema only; ``pip install tflite``), not at run
+time. The graph is a small MLP-Mixer: 1x1 convolutions, layer norms written out as
+mean/variance ops, fp16 weights dequantised. Each TFLite op is written as the ONNX ops that
+compute the same thing; ``tests/test_mediapipe_method.py`` checks the result against the
+tasks FaceLandmarker's own scores on real frames.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT.parent))
+
+from lprr.engine.face.tasks import TASK_MODEL, task_model_path  # noqa: E402
+
+OUT = ROOT / "assets" / "mediapipe" / "face_blendshapes.onnx"
+
+
+def tflite_bytes(task: Path) -> bytes:
+    with zipfile.ZipFile(task) as z:
+        return z.read("face_blendshapes.tflite")
+
+
+def convert(buf: bytes):
+    import onnx
+    import tflite
+    from onnx import TensorProto, helper, numpy_helper
+
+    m = tflite.Model.GetRootAsModel(buf, 0)
+    g = m.Subgraphs(0)
+    codes = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
+    np_type = {tflite.TensorType.FLOAT32: np.float32, tflite.TensorType.FLOAT16: np.float16,
+               tflite.TensorType.INT32: np.int32, tflite.TensorType.INT64: np.int64}
+
+    def const(t: int) -> np.ndarray | None:
+        tt = g.Tensors(t)
+        b = m.Buffers(tt.Buffer())
+        if b.DataLength() == 0:
+            return None
+        return np.frombuffer(b.DataAsNumpy().tobytes(), np_type[tt.Type()]).reshape(
+            tt.ShapeAsNumpy() if tt.ShapeLength() else ())
+
+    consts: dict[int, np.ndarray] = {}
+    for t in range(g.TensorsLength()):
+        c = const(t)
+        if c is not None:
+            consts[t] = c
+    nodes: list = []
+    casts: list = []
+    inits: dict = {}
+    stored: set[str] = set()
+    counter = [0]
+
+    def tmp() -> str:
+        counter[0] += 1
+        return f"k{counter[0]}"
+
+    def store(n: str, arr: np.ndarray) -> None:
+        """An initializer; fp16 weights stay fp16 in the file (half the size) and are cast to
+        float32 once, when ONNX Runtime folds the Cast at load."""
+        if arr.dtype == np.float16:
+            inits[n + "_h"] = numpy_helper.from_array(arr, n + "_h")
+            casts.append(helper.make_node("Cast", [n + "_h"], [n], to=TensorProto.FLOAT))
+        else:
+            inits[n] = numpy_helper.from_array(arr, n)
+
+    def name(t: int) -> str:
+        if t in consts and f"t{t}" not in stored:
+            stored.add(f"t{t}")
+            store(f"t{t}", consts[t])
+        return f"t{t}"
+
+    def add_const(arr: np.ndarray) -> str:
+        n = tmp()
+        store(n, arr)
+        return n
+
+    acts = {tflite.ActivationFunctionType.RELU: "Relu"}
+
+    def fused(out: str, act: int) -> str:
+        """Where the op itself writes: ``out``, or a temporary its fused activation reads."""
+        if act == tflite.ActivationFunctionType.NONE:
+            return out
+        if act not in acts:
+            raise NotImplementedError(f"fused activation {act}")
+        pre = tmp()
+        post.append(helper.make_node(acts[act], [pre], [out]))
+        return pre
+
+    def options(op, cls):
+        o = cls()
+        tab = op.BuiltinOptions()
+        o.Init(tab.Bytes, tab.Pos)
+        return o
+
+    for i in range(g.OperatorsLength()):
+        op = g.Operators(i)
+        oc = m.OperatorCodes(op.OpcodeIndex())
+        kind = codes[max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())]
+        ins = [op.Inputs(j) for j in range(op.InputsLength())]
+        out = f"t{op.Outputs(0)}"
+        post: list = []  # a fused activation, after the op
+        if kind == "DEQUANTIZE":  # fp16 weights: the same values, cast by store()
+            consts[op.Outputs(0)] = consts[ins[0]]
+            continue
+        x = [name(t) for t in ins if t >= 0]
+        if kind in ("ADD", "MUL", "SUB", "DIV"):
+            cls = {"ADD": tflite.AddOptions, "MUL": tflite.MulOptions,
+                   "SUB": tflite.SubOptions, "DIV": tflite.DivOptions}[kind]
+            act = options(op, cls).FusedActivationFunction()
+            nodes.append(helper.make_node(kind.capitalize(), x, [fused(out, act)]))
+        elif kind in ("MEAN", "SUM"):
+            keep = options(op, tflite.ReducerOptions).KeepDims()
+            axes = add_const(consts[ins[1]].astype(np.int64).reshape(-1))
+            nodes.append(helper.make_node("ReduceMean" if kind == "MEAN" else "ReduceSum",
+                                          [x[0], axes], [out], keepdims=int(keep)))
+        elif kind == "SQRT":
+            nodes.append(helper.make_node("Sqrt", x, [out]))
+        elif kind == "RSQRT":
+            s = tmp()
+            nodes += [helper.make_node("Sqrt", x, [s]), helper.make_node("Reciprocal", [s], [out])]
+        elif kind == "NEG":
+            nodes.append(helper.make_node("Neg", x, [out]))
+        elif kind == "LOGISTIC":
+            nodes.append(helper.make_node("Sigmoid", x, [out]))
+        elif kind == "SQUARED_DIFFERENCE":
+            d = tmp()
+            nodes += [helper.make_node("Sub", x, [d]), helper.make_node("Mul", [d, d], [out])]
+        elif kind == "RESHAPE":
+            shape = add_const(np.array(g.Tensors(op.Outputs(0)).ShapeAsNumpy(), np.int64))
+            nodes.append(helper.make_node("Reshape", [x[0], shape], [out]))
+        elif kind == "TRANSPOSE":
+            perm = [int(v) for v in consts[ins[1]]]
+            nodes.append(helper.make_node("Transpose", [x[0]], [out], perm=perm))
+        elif kind == "CONCATENATION":
+            o = options(op, tflite.ConcatenationOptions)
+            nodes.append(helper.make_node("Concat", x, [fused(out, o.FusedActivationFunction())],
+                                          axis=int(o.Axis())))
+        elif kind == "STRIDED_SLICE":
+            o = options(op, tflite.StridedSliceOptions)
+            if o.EllipsisMask() or o.NewAxisMask():
+                raise NotImplementedError("strided slice masks")
+            begin, end, step = (consts[t].astype(np.int64).copy() for t in ins[1:4])
+            big = np.iinfo(np.int64).max
+            shrink = [a for a in range(len(begin)) if o.ShrinkAxisMask() >> a & 1]
+            for a in range(len(begin)):
+                if o.BeginMask() >> a & 1:
+                    begin[a] = 0 if step[a] > 0 else big
+                if o.EndMask() >> a & 1:
+                    end[a] = big if step[a] > 0 else -big
+                if a in shrink:  # one element, then the axis is dropped
+                    end[a] = begin[a] + 1
+            sliced = tmp() if shrink else out
+            nodes.append(helper.make_node(
+                "Slice", [x[0], add_const(begin), add_const(end),
+                          add_const(np.arange(len(begin), dtype=np.int64)), add_const(step)],
+                [sliced]))
+            if shrink:
+                nodes.append(helper.make_node(
+                    "Squeeze", [sliced, add_const(np.array(shrink, np.int64))], [out]))
+        elif kind == "CONV_2D":
+            o = options(op, tflite.Conv2DOptions)
+            w = consts[ins[1]]  # (O, kh, kw, I), NHWC input
+            if w.shape[1:3] != (1, 1) or o.StrideH() != 1 or o.StrideW() != 1:
+                raise NotImplementedError("only 1x1 stride-1 convolutions")
+            res = fused(out, o.FusedActivationFunction())
+            mm = tmp()
+            wt = add_const(np.ascontiguousarray(w[:, 0, 0, :].T))
+            nodes.append(helper.make_node("MatMul", [x[0], wt], [mm if len(x) > 2 else res]))
+            if len(x) > 2:
+                nodes.append(helper.make_node("Add", [mm, x[2]], [res]))
+        else:
+            raise NotImplementedError(kind)
+        nodes += post
+
+    used = {n for node in nodes for n in node.input}  # weights replaced above drop out
+    casts = [c for c in casts if c.output[0] in used]
+    used |= {c.input[0] for c in casts}
+    inits = {k: v for k, v in inits.items() if k in used}
+    nodes = casts + nodes
+    gi, go = g.Inputs(0), g.Outputs(0)
+    inp = helper.make_tensor_value_info(f"t{gi}", TensorProto.FLOAT,
+                                        [int(v) for v in g.Tensors(gi).ShapeAsNumpy()])
+    outp = helper.make_tensor_value_info(f"t{go}", TensorProto.FLOAT,
+                                         [int(v) for v in g.Tensors(go).ShapeAsNumpy()])
+    graph = helper.make_graph(nodes, "face_blendshapes", [inp], [outp], list(inits.values()))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)],
+                              producer_name="lprr scripts/export_blendshapes.py")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--task", type=Path, default=TASK_MODEL)
+    ap.add_argument("--out", type=Path, default=OUT)
+    a = ap.parse_args(argv)
+    import onnx
+
+    model = convert(tflite_bytes(task_model_path(a.task)))
+    onnx.save(model, a.out)
+    print(f"wrote {a.out} ({a.out.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
