@@ -11,6 +11,13 @@ on a laptop CPU (``lprr train personalise``).
    the fine-tuned RM is kept: the weights must follow the landmark measures (lip gap, lid
    gaps, mouth width: engine/realbench.py ``geometry_r``) at least as well as the shipped
    RM with the refit sketch does. Otherwise the shipped RM is exported with the new sketch.
+5. A teacher (``teacher="mediapipe"``): the WEM is fine-tuned on the performer's re-drawn
+   patches (the kept RM's drawings of the training frames) to read what MediaPipe's
+   blendshape network reads from the same frames' landmarks (engine/face/blendshapes.py),
+   by ARKit name, half of each batch on average being the character take with its true
+   weights (so the WEM does not forget the character while it fits a few hundred frames). The controls that network does not read (tongueOut, and noseSneer, which
+   barely moves on real faces) are taught the models' own weights instead, so its dead
+   channels are not inherited. The same held-out check decides whether the new WEM is kept.
 
 Everything it computes lives in one cache folder per clip and base model
 (``user_config.cache_dir()/personalise/...``); a second run resumes from its checkpoints.
@@ -46,6 +53,11 @@ class PersonaliseConfig:
     threads: int | None = None  # torch threads (None: torch's default)
     keep: str = "auto"  # "auto" (the held-out check decides), "fine-tuned" or "sketch only"
     device: str = "cpu"
+    teacher: str = "mediapipe"  # "mediapipe": step 5 (the WEM taught); "none": WEM as shipped
+    wem_steps: int = 300
+    wem_batch: int = 16
+    wem_lr: float = 1e-4
+    keep_teacher: str = "auto"  # "auto" (the held-out check decides), "yes" or "no"
 
 
 @dataclass
@@ -59,11 +71,13 @@ class PersonaliseReport:
     check_r: dict[str, dict[str, float]] = field(default_factory=dict)  # variant -> measure
     seconds: float = 0.0
     cache: Path | None = None
+    taught: bool = False  # the WEM taught by MediaPipe's network was kept
 
     def summary(self) -> str:
         r = {k: float(np.nanmean(list(v.values()))) for k, v in self.check_r.items()}
         scores = ", ".join(f"{k} {v:.3f}" for k, v in r.items())
-        return (f"personalised models in {self.out} ({self.kept}; held-out agreement with "
+        kept = self.kept + (", WEM taught by MediaPipe" if self.taught else "")
+        return (f"personalised models in {self.out} ({kept}; held-out agreement with "
                 f"the landmark measures: {scores}; {self.train_frames} training and "
                 f"{self.check_frames} held-out frames; {self.seconds:.0f} s)")
 
@@ -132,6 +146,81 @@ def _init_run(base: Path, run: Path) -> None:
                         {"config": cfg.to_dict(), "patch": p})
 
 
+# Controls MediaPipe's network does not read on real faces: taught the models' own weights.
+SELF_TAUGHT = ("tongueOut", "noseSneerLeft", "noseSneerRight")
+
+
+def _teacher_data(models: Path, perf: dict, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """What the WEM is taught from: a model folder's re-drawn patches of ``rows`` (as the
+    WEM reads them live) and the teacher's weights for the same frames."""
+    from lprr.engine.face.blendshapes import BlendshapeModel
+    from lprr.engine.mediapipe_method import MediaPipeMethod
+    from lprr.engine.retarget import Retargeter
+
+    rt = Retargeter(models, "ort-cpu")
+    try:
+        rt.running = None  # the sketch of the folder as exported
+        drawn: dict[str, list[np.ndarray]] = {p: [] for p in PATCH_NAMES}
+        own = []
+        for a in range(0, len(rows), 32):
+            r = rows[a:a + 32]
+            re, w = rt.infer_arrays({p: perf[p][r] for p in PATCH_NAMES}, perf["lm_patch"][r])
+            for p in PATCH_NAMES:
+                drawn[p].append(np.stack([x[p] for x in re]))
+            own.append(w)
+        controls = list(rt.controls)
+    finally:
+        rt.close()
+    mp = MediaPipeMethod(controls=controls)
+    net = BlendshapeModel()
+    teacher = np.stack([mp.weights(net(perf["landmarks"][i])) for i in rows])
+    mine = np.concatenate(own)
+    self_taught = ~mp._has | np.isin(controls, SELF_TAUGHT)
+    teacher[:, self_taught] = mine[:, self_taught]
+    return {**{p: np.concatenate(v) for p, v in drawn.items()}, "weights": teacher}
+
+
+def _rehearsed(taught: dict[str, np.ndarray], char: dict[str, np.ndarray]
+               ) -> dict[str, np.ndarray]:
+    """The performer's taught frames and the character take's own (its true weights), half
+    and half: the WEM keeps reading the character it was trained on while it learns the
+    performer, instead of fitting a few hundred frames alone."""
+    n, m = len(taught["weights"]), len(char["weights"])
+    if char["weights"].shape[1] != taught["weights"].shape[1]:
+        raise UserError("the character take's controls are not the models' controls")
+    rep = np.resize(np.arange(n), max(n, m))  # the performer's rows, repeated to match
+    keys = [*PATCH_NAMES, "weights"]
+    return {k: np.concatenate([taught[k][rep], char[k]]) for k in keys}
+
+
+def _teach_wem(base: Path, data: dict[str, np.ndarray], run: Path, cfg: PersonaliseConfig,
+               on_step: Callable[[int, float], None]) -> tuple[Path, list[float]]:
+    """The base WEM fine-tuned on ``data`` (resumes from ``run/wem.pt``): its checkpoint and
+    the losses of the steps run now."""
+    import torch
+
+    from lprr.engine.manifest import Manifest
+    from lprr.engine.pca import Pca
+    from lprr.models.nets import build_wem
+    from lprr.models.train_wem import train_wem
+    from lprr.models.training import TrainConfig, save_checkpoint
+
+    man = Manifest.load(base)
+    wspec = man.raw["models"]["wem"]["torch"]
+    ckpt = run / "wem.pt"
+    wem = build_wem(wspec.get("config"))
+    if not ckpt.is_file():
+        wem.load_state_dict(torch.load(base / wspec["weights"], map_location="cpu",
+                                       weights_only=True))
+        save_checkpoint(ckpt, wem, torch.optim.Adam(wem.parameters()), 0,
+                        {"config": wem.cfg.to_dict()})
+    assert man.pca is not None
+    tcfg = TrainConfig(steps=cfg.wem_steps, batch=cfg.wem_batch, lr=cfg.wem_lr, seed=cfg.seed,
+                       device=cfg.device, ckpt_every=max(10, cfg.wem_steps // 10))
+    res = train_wem(data, Pca.load(man.pca), run, tcfg, wem.cfg, on_step=on_step)
+    return ckpt, res.losses
+
+
 def _check(models: Path, perf: dict, rows: np.ndarray, geom: dict) -> dict[str, float]:
     """How well a model folder's weights on the held-out frames follow the landmark
     measures (ONNX Runtime, as at run time)."""
@@ -152,7 +241,7 @@ def _check(models: Path, perf: dict, rows: np.ndarray, geom: dict) -> dict[str, 
 
 
 def _export(base: Path, run: Path, out: Path, sketch: Path, fine_tuned: bool,
-            info: dict) -> Path:
+            info: dict, wem_ckpt: Path | None = None) -> Path:
     """A model folder beside ``out`` (renamed into place once chosen): the base WEM and
     PCA, the fine-tuned (or base) RM, the new sketch."""
     import torch
@@ -166,8 +255,12 @@ def _export(base: Path, run: Path, out: Path, sketch: Path, fine_tuned: bool,
     man = Manifest.load(base)
     wspec = man.raw["models"]["wem"]["torch"]
     wem = build_wem(wspec.get("config"))
-    wem.load_state_dict(torch.load(base / wspec["weights"], map_location="cpu",
-                                   weights_only=True))
+    if wem_ckpt is not None:
+        wem.load_state_dict(torch.load(wem_ckpt, map_location="cpu",
+                                       weights_only=True)["model"])
+    else:
+        wem.load_state_dict(torch.load(base / wspec["weights"], map_location="cpu",
+                                       weights_only=True))
     if fine_tuned:
         rms = {p: load_rm(run / f"rm_{p}.pt") for p in PATCH_NAMES}
     else:
@@ -175,7 +268,8 @@ def _export(base: Path, run: Path, out: Path, sketch: Path, fine_tuned: bool,
         _init_run(base, start)
         rms = {p: load_rm(start / f"rm_{p}.pt") for p in PATCH_NAMES}
     assert man.pca is not None
-    tmp = out.with_name(f"{out.name}.{'tuned' if fine_tuned else 'sketch'}.tmp")
+    kind = ("tuned" if fine_tuned else "sketch") + ("-taught" if wem_ckpt else "")
+    tmp = out.with_name(f"{out.name}.{kind}.tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     export_models(rms, wem, Pca.load(man.pca), tmp, out.name,
@@ -202,6 +296,10 @@ def personalise(video: str | Path, base: str | Path, out: str | Path,
     cfg = cfg or PersonaliseConfig()
     if cfg.keep not in ("auto", "fine-tuned", "sketch only"):
         raise UserError(f"keep must be auto, fine-tuned or sketch only, not {cfg.keep!r}")
+    if cfg.teacher not in ("mediapipe", "none"):
+        raise UserError(f"teacher must be mediapipe or none, not {cfg.teacher!r}")
+    if cfg.keep_teacher not in ("auto", "yes", "no"):
+        raise UserError(f"keep_teacher must be auto, yes or no, not {cfg.keep_teacher!r}")
     t0 = time.time()
     video, base, out = Path(video), Path(base), Path(out)
     if not video.exists():
@@ -279,13 +377,38 @@ def personalise(video: str | Path, base: str | Path, out: str | Path,
     if cfg.keep != "auto":
         report.kept = cfg.keep
     chosen, other = (tuned, plain) if report.kept == "fine-tuned" else (plain, tuned)
+    shutil.rmtree(other, ignore_errors=True)
+
+    # 5. the WEM taught by MediaPipe's network on the training frames, checked the same way
+    if cfg.teacher == "mediapipe" and cfg.wem_steps > 0:
+        progress("teaching the WEM", 0.9)
+        data = _rehearsed(_teacher_data(chosen, perf, train_rows), char)
+
+        def wem_step(i: int, loss: float) -> None:
+            progress("teaching the WEM", 0.9 + 0.08 * (i + 1) / cfg.wem_steps)
+
+        ckpt, _ = _teach_wem(base, data, cache / "wem_run", cfg, wem_step)
+        taught = _export(base, run, out, sketch, report.kept == "fine-tuned",
+                         {**info, "teacher": "mediapipe"}, ckpt)
+        use = cfg.keep_teacher == "yes"
+        if len(check_rows) >= 10:
+            before = report.check_r.get(report.kept) or _check(chosen, perf, check_rows, geom)
+            report.check_r[report.kept] = before
+            report.check_r["taught"] = _check(taught, perf, check_rows, geom)
+            use = use or (cfg.keep_teacher == "auto" and float(np.nanmean(list(
+                report.check_r["taught"].values()))) >= float(np.nanmean(list(before.values()))))
+        if use:
+            chosen, other = taught, chosen
+        else:
+            other = taught
+        report.taught = use
+        shutil.rmtree(other, ignore_errors=True)
     if out.exists():
         shutil.rmtree(out)
     chosen.rename(out)
-    shutil.rmtree(other, ignore_errors=True)
     report.seconds = time.time() - t0
     (out / "personalise.json").write_text(json.dumps(
-        {"kept": report.kept, "check_r": report.check_r, **info,
+        {"kept": report.kept, "taught": report.taught, "check_r": report.check_r, **info,
          "seconds": round(report.seconds, 1)}, indent=2, default=str))
     progress("done", 1.0)
     log.info("%s", report.summary())

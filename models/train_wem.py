@@ -9,6 +9,7 @@ looks like what the WEM will read live.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +49,8 @@ def stack_patches(patches: dict[str, torch.Tensor]) -> torch.Tensor:
 def train_wem(character: dict[str, np.ndarray], pca: Pca, out_dir: Path,
               cfg: TrainConfig | None = None, net: WEMConfig | None = None,
               aug: AugmentConfig | None = None, rms: dict[str, RM] | None = None,
-              through_rm: float = 0.5) -> WEMTrainResult:
+              through_rm: float = 0.5,
+              on_step: Callable[[int, float], None] | None = None) -> WEMTrainResult:
     """``character``: {lip, eye_l, eye_r: (N,128,128,3) uint8 BGR, weights: (N,C)}, and
     {sketch_lip, ...: (N,128,128) uint8} when the RMs read sketches."""
     cfg = cfg or TrainConfig()
@@ -87,6 +89,8 @@ def train_wem(character: dict[str, np.ndarray], pca: Pca, out_dir: Path,
         pred = model(stack_patches(parts))
         loss = F.l1_loss(pred, y[idx].to(dev))
         optimise(opt, loss, bar, res.losses)
+        if on_step is not None:
+            on_step(step, res.losses[-1])
         done = step + 1
         if done % cfg.ckpt_every == 0 or done == cfg.steps:
             save_checkpoint(ckpt, model, opt, done, {"config": net.to_dict()})

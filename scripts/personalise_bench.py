@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--keep", default="auto", choices=("auto", "fine-tuned", "sketch only"),
                     help="override the held-out check (to score both variants)")
+    ap.add_argument("--teacher", default="mediapipe", choices=("mediapipe", "none"))
+    ap.add_argument("--keep-teacher", default="auto", choices=("auto", "yes", "no"))
+    ap.add_argument("--wem-steps", type=int, default=300)
     ap.add_argument("--out", type=Path, default=Path("out/personalise"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -76,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         rep = personalise(part, args.models, args.out / f"models_{clip.stem}",
                           PersonaliseConfig(steps=args.steps, threads=args.threads,
-                                            keep=args.keep),
+                                            keep=args.keep, teacher=args.teacher,
+                                            keep_teacher=args.keep_teacher,
+                                            wem_steps=args.wem_steps),
                           cache=args.out / f"cache_{clip.stem}")
         took = time.time() - t0
         held = replace(labels, spans={**labels.spans,
@@ -91,12 +96,14 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"clip": clip.name, "method": name, "mean_auc": s["mean_auc"],
                          "auc": s["auc"], "blinks": blinks,
                          "scored_frames": int(held.scored.sum()),
-                         "personalise_s": round(took, 1), "kept": rep.kept})
+                         "personalise_s": round(took, 1), "kept": rep.kept,
+                         "taught": rep.taught})
             table.append(f"| {clip.name} | {name} | {s['mean_auc']:.3f} | "
                          + " | ".join(f"{v:.2f}" if v == v else "–"
                                       for v in s["auc"].values())
                          + f" | {blinks.get('matched', 0)}/{blinks.get('true_events', 0)} |")
-        print(f"{clip.name}: personalised in {took:.0f} s, kept {rep.kept}", flush=True)
+        print(f"{clip.name}: personalised in {took:.0f} s, kept {rep.kept}, WEM taught "
+              f"{rep.taught}; {rep.summary()}", flush=True)
     aucs = list(next(r["auc"] for r in rows))
     print("| clip | method | mean AUC | " + " | ".join(aucs) + " | blinks |")
     print("|---" * (len(aucs) + 4) + "|")

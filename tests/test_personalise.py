@@ -31,7 +31,8 @@ def test_personalise_writes_loadable_models_and_resumes(clip, tmp_path):
     from lprr.engine.retarget import Retargeter
     from lprr.models.personalise import PersonaliseConfig, personalise
 
-    cfg = PersonaliseConfig(steps=4, batch=4, character_frames=40, threads=1)
+    cfg = PersonaliseConfig(steps=4, batch=4, character_frames=40, threads=1, wem_steps=4,
+                            wem_batch=4)
     stages: list[tuple[str, float]] = []
     out = tmp_path / "me_models"
     rep = personalise(clip, DEFAULT_MODELS, out, cfg,
@@ -47,6 +48,9 @@ def test_personalise_writes_loadable_models_and_resumes(clip, tmp_path):
     mean = {k: np.nanmean(list(v.values())) for k, v in info["check_r"].items()}
     assert info["kept"] == ("fine-tuned" if mean["fine-tuned"] >= mean["sketch only"]
                             else "sketch only")
+    # and whether the WEM taught by MediaPipe's network is kept, by the same rule
+    assert info["taught"] == rep.taught == bool(mean["taught"] >= mean[info["kept"]])
+    assert any(s == "teaching the WEM" for s, _ in stages)
     assert rep.train_frames + rep.check_frames == rep.faces and rep.check_frames >= 60
     # progress is monotone and ends at 1; nothing was written beside the user's clip
     fracs = [f for _, f in stages]
@@ -58,9 +62,63 @@ def test_personalise_writes_loadable_models_and_resumes(clip, tmp_path):
 
     ck = torch.load(rep.cache / "run" / "rm_lip.pt", map_location="cpu", weights_only=True)
     assert ck["step"] == 4
+    ck = torch.load(rep.cache / "wem_run" / "wem.pt", map_location="cpu", weights_only=True)
+    assert ck["step"] == 4
     stages.clear()
     personalise(clip, DEFAULT_MODELS, out, cfg, on_progress=lambda s, f: stages.append((s, f)))
     assert not any(s.startswith("fine-tuning") for s, _ in stages)
+    assert [f for s, f in stages if s == "teaching the WEM"] == [0.9]  # no WEM step redone
+
+
+@pytest.mark.slow
+def test_the_wem_learns_what_mediapipes_network_reads(tmp_path, monkeypatch):
+    """The teacher's targets: MediaPipe's network on each frame's landmarks, by name, and
+    the models' own weights where that network reads nothing (tongueOut, noseSneer); half of
+    the taught frames are the character's own. A few steps of teaching lower the loss."""
+    from lprr.engine.controls import CONTROL_NAMES, INDEX
+    from lprr.engine.face.blendshapes import BlendshapeModel
+    from lprr.engine.face.tasks import BLENDSHAPE_NAMES
+    from lprr.models.data import character_patches, performer_patches
+    from lprr.models.personalise import (
+        SELF_TAUGHT,
+        PersonaliseConfig,
+        _rehearsed,
+        _teach_wem,
+        _teacher_data,
+    )
+    from lprr.engine.world.synth import character_take
+
+    monkeypatch.setenv("LPRR_CACHE_DIR", str(tmp_path / "cache"))
+    perf = performer_patches(CLIP, 60)
+    rows = np.arange(0, len(perf["index"]), 2)
+    data = _teacher_data(DEFAULT_MODELS, perf, rows)
+    assert data["lip"].shape == (len(rows), 128, 128, 3) and data["lip"].dtype == np.uint8
+    net = BlendshapeModel()
+    k = rows[3]
+    scores = net(perf["landmarks"][k])
+    for name in ("jawOpen", "eyeBlinkLeft", "mouthSmileRight", "browInnerUp"):
+        assert data["weights"][3, INDEX[name]] == pytest.approx(
+            scores[BLENDSHAPE_NAMES.index(name)], abs=1e-6)
+    from lprr.engine.retarget import Retargeter
+
+    rt = Retargeter(DEFAULT_MODELS, "ort-cpu")
+    rt.running = None
+    _, own = rt.infer_arrays({p: perf[p][rows[:4]] for p in ("lip", "eye_l", "eye_r")},
+                             perf["lm_patch"][rows[:4]])
+    rt.close()
+    for name in SELF_TAUGHT:
+        np.testing.assert_allclose(data["weights"][:4, INDEX[name]], own[:, INDEX[name]],
+                                   atol=1e-5)
+    character_take(tmp_path / "char", 40, seed=0)
+    char = character_patches(tmp_path / "char")
+    mixed = _rehearsed(data, char)
+    assert len(mixed["weights"]) == 2 * max(len(rows), 40)
+    assert mixed["weights"].shape[1] == len(CONTROL_NAMES)
+    cfg = PersonaliseConfig(wem_steps=30, wem_batch=8, wem_lr=3e-4, threads=1)
+    _, losses = _teach_wem(DEFAULT_MODELS, mixed, tmp_path / "wem_run", cfg,
+                           lambda i, loss: None)
+    assert len(losses) == 30
+    assert np.mean(losses[-8:]) < np.mean(losses[:8])
 
 
 def test_cli_errors_are_one_line(tmp_path, monkeypatch):

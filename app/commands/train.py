@@ -61,6 +61,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     pe.add_argument("--threads", type=int, default=None, help="torch threads")
     pe.add_argument("--keep", default="auto", choices=("auto", "fine-tuned", "sketch only"),
                     help="which RM to export: auto (default) lets the held-out frames decide")
+    pe.add_argument("--teacher", default="mediapipe", choices=("mediapipe", "none"),
+                    help="mediapipe (default): also teach the WEM what MediaPipe's blendshape "
+                    "network reads on the clip (kept only if the held-out frames agree); "
+                    "none: the WEM as shipped")
+    pe.add_argument("--wem-steps", type=int, default=None,
+                    help="WEM teaching steps (default 300)")
     pe.add_argument("--progress-lines", action="store_true",
                     help="also print 'progress FRACTION STAGE' lines on stdout (for the GUI)")
     p.set_defaults(func=run)
@@ -75,7 +81,8 @@ def run_personalise(args: argparse.Namespace) -> int:
 
     cfg = PersonaliseConfig()
     cfg.keep = args.keep
-    for key in ("steps", "holdout", "threads"):
+    cfg.teacher = args.teacher
+    for key in ("steps", "holdout", "threads", "wem_steps"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
     if not 0.0 <= cfg.holdout < 0.9:

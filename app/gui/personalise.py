@@ -125,7 +125,8 @@ class PersonaliseDialog(QDialog):
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(1, 5000)
         self.steps_spin.setValue(150)
-        self.steps_spin.setToolTip("fine-tuning steps per patch")
+        self.steps_spin.setToolTip("fine-tuning steps per patch (the WEM, taught by "
+                                   "MediaPipe's network, gets twice as many)")
         form.addRow("Steps", self.steps_spin)
         lay.addLayout(form)
         self.stage_label = QLabel("")
@@ -187,7 +188,8 @@ class PersonaliseDialog(QDialog):
                 "--performer", self.video_edit.text().strip(),
                 "--models", self.base_edit.text().strip(),
                 "--out", self.out_edit.text().strip(),
-                "--steps", str(self.steps_spin.value()), "--progress-lines"]
+                "--steps", str(self.steps_spin.value()),
+                "--wem-steps", str(2 * self.steps_spin.value()), "--progress-lines"]
 
     def toggle_personalise(self) -> None:
         if self.proc is not None and self.proc.state() != QProcess.ProcessState.NotRunning:
