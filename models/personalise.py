@@ -15,9 +15,10 @@ on a laptop CPU (``lprr train personalise``).
    patches (the kept RM's drawings of the training frames) to read what MediaPipe's
    blendshape network reads from the same frames' landmarks (engine/face/blendshapes.py),
    by ARKit name, half of each batch on average being the character take with its true
-   weights (so the WEM does not forget the character while it fits a few hundred frames). The controls that network does not read (tongueOut, and noseSneer, which
-   barely moves on real faces) are taught the models' own weights instead, so its dead
-   channels are not inherited. The same held-out check decides whether the new WEM is kept.
+   weights (so the WEM does not forget the character while it fits a few hundred frames).
+   The controls that network does not read (tongueOut, and noseSneer, which barely moves
+   on real faces) are taught the models' own weights instead, so its dead channels are not
+   inherited. The same held-out check decides whether the new WEM is kept.
 
 Everything it computes lives in one cache folder per clip and base model
 (``user_config.cache_dir()/personalise/...``); a second run resumes from its checkpoints.
@@ -154,7 +155,7 @@ def _teacher_data(models: Path, perf: dict, rows: np.ndarray) -> dict[str, np.nd
     """What the WEM is taught from: a model folder's re-drawn patches of ``rows`` (as the
     WEM reads them live) and the teacher's weights for the same frames."""
     from lprr.engine.face.blendshapes import BlendshapeModel
-    from lprr.engine.mediapipe_method import MediaPipeMethod
+    from lprr.engine.mediapipe_method import blendshape_index
     from lprr.engine.retarget import Retargeter
 
     rt = Retargeter(models, "ort-cpu")
@@ -171,12 +172,12 @@ def _teacher_data(models: Path, perf: dict, rows: np.ndarray) -> dict[str, np.nd
         controls = list(rt.controls)
     finally:
         rt.close()
-    mp = MediaPipeMethod(controls=controls)
     net = BlendshapeModel()
-    teacher = np.stack([mp.weights(net(perf["landmarks"][i])) for i in rows])
-    mine = np.concatenate(own)
-    self_taught = ~mp._has | np.isin(controls, SELF_TAUGHT)
-    teacher[:, self_taught] = mine[:, self_taught]
+    scores = np.stack([net(perf["landmarks"][i]) for i in rows])
+    idx, _ = blendshape_index(controls)
+    teacher = np.concatenate(own)  # the models' own weights, where the network reads nothing
+    read = (idx >= 0) & ~np.isin(controls, SELF_TAUGHT)
+    teacher[:, read] = scores[:, idx[read]]
     return {**{p: np.concatenate(v) for p, v in drawn.items()}, "weights": teacher}
 
 
@@ -201,17 +202,13 @@ def _teach_wem(base: Path, data: dict[str, np.ndarray], run: Path, cfg: Personal
 
     from lprr.engine.manifest import Manifest
     from lprr.engine.pca import Pca
-    from lprr.models.nets import build_wem
     from lprr.models.train_wem import train_wem
     from lprr.models.training import TrainConfig, save_checkpoint
 
     man = Manifest.load(base)
-    wspec = man.raw["models"]["wem"]["torch"]
     ckpt = run / "wem.pt"
-    wem = build_wem(wspec.get("config"))
+    wem = _wem(base)
     if not ckpt.is_file():
-        wem.load_state_dict(torch.load(base / wspec["weights"], map_location="cpu",
-                                       weights_only=True))
         save_checkpoint(ckpt, wem, torch.optim.Adam(wem.parameters()), 0,
                         {"config": wem.cfg.to_dict()})
     assert man.pca is not None
@@ -240,27 +237,34 @@ def _check(models: Path, perf: dict, rows: np.ndarray, geom: dict) -> dict[str, 
         rt.close()
 
 
-def _export(base: Path, run: Path, out: Path, sketch: Path, fine_tuned: bool,
-            info: dict, wem_ckpt: Path | None = None) -> Path:
-    """A model folder beside ``out`` (renamed into place once chosen): the base WEM and
-    PCA, the fine-tuned (or base) RM, the new sketch."""
+def _wem(base: Path, ckpt: Path | None = None):
+    """The base models' WEM, with a checkpoint's weights when one is given."""
     import torch
 
     from lprr.engine.manifest import Manifest
+    from lprr.models.nets import build_wem
+
+    wspec = Manifest.load(base).raw["models"]["wem"]["torch"]
+    wem = build_wem(wspec.get("config"))
+    if ckpt is not None:
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)["model"]
+    else:
+        state = torch.load(base / wspec["weights"], map_location="cpu", weights_only=True)
+    wem.load_state_dict(state)
+    return wem
+
+
+def _export(base: Path, run: Path, out: Path, sketch: Path, fine_tuned: bool,
+            info: dict, wem_ckpt: Path | None = None) -> Path:
+    """A model folder beside ``out`` (renamed into place once chosen): the base WEM (or the
+    taught one in ``wem_ckpt``) and PCA, the fine-tuned (or base) RM, the new sketch."""
+    from lprr.engine.manifest import Manifest
     from lprr.engine.pca import Pca
     from lprr.models.export import export_models
-    from lprr.models.nets import build_wem
     from lprr.models.train_rm import load_rm
 
     man = Manifest.load(base)
-    wspec = man.raw["models"]["wem"]["torch"]
-    wem = build_wem(wspec.get("config"))
-    if wem_ckpt is not None:
-        wem.load_state_dict(torch.load(wem_ckpt, map_location="cpu",
-                                       weights_only=True)["model"])
-    else:
-        wem.load_state_dict(torch.load(base / wspec["weights"], map_location="cpu",
-                                       weights_only=True))
+    wem = _wem(base, wem_ckpt)
     if fine_tuned:
         rms = {p: load_rm(run / f"rm_{p}.pt") for p in PATCH_NAMES}
     else:

@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT.parent))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from lprr.engine.face.tasks import TASK_MODEL, task_model_path  # noqa: E402
+from lprr.engine.face.tasks import TASK_MODEL, task_model_path
 
 OUT = ROOT / "assets" / "mediapipe" / "face_blendshapes.onnx"
 

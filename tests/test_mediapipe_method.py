@@ -28,6 +28,22 @@ def _frames(n: int) -> list[np.ndarray]:
     return out
 
 
+def _recorded_run(tmp_path, frames: list[np.ndarray], *extra: str) -> list[dict]:
+    """``lprr run --method mediapipe`` (smoothing off) on ``frames`` as an image folder,
+    recorded to JSON lines: the rows."""
+    from lprr.app.cli import main
+
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), f)
+    out = tmp_path / "out.jsonl"
+    rc = main(["run", "--method", "mediapipe", *extra, "--source", str(folder), "--record",
+               str(out), "--smoothing", "off"])
+    assert rc == 0
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
 def test_vendored_model_is_checked(tmp_path):
     assert task_model_path() == TASK_MODEL
     bad = tmp_path / "face_landmarker.task"
@@ -58,18 +74,8 @@ def test_every_control_has_a_blendshape():
 def test_run_records_mediapipe_scores(tmp_path):
     """`lprr run --method mediapipe --record out.jsonl` writes, for every frame it kept, the
     scores a direct FaceLandmarker call gives on the same frames (smoothing off)."""
-    from lprr.app.cli import main
-
     frames = _frames(24)
-    folder = tmp_path / "clip"
-    folder.mkdir()
-    for i, f in enumerate(frames):
-        cv2.imwrite(str(folder / f"{i:03d}.png"), f)
-    out = tmp_path / "out.jsonl"
-    rc = main(["run", "--method", "mediapipe", "--source", str(folder), "--record", str(out),
-               "--smoothing", "off"])
-    assert rc == 0
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = _recorded_run(tmp_path, frames)
     assert len(rows) >= 6 and all(r["face"] for r in rows)
     # A direct call on the frames lprr kept, with the same timestamps (index / 30 fps).
     direct = {}
@@ -166,20 +172,11 @@ def test_run_on_facemesh_scores_facemeshs_landmarks(tmp_path):
     """`lprr run --method mediapipe --landmarker facemesh` records, for every frame, the
     network's scores on the legacy FaceMesh's landmarks of that frame (smoothing off); they
     track the tasks landmarker's own scores but are not them."""
-    from lprr.app.cli import main
     from lprr.engine.face.blendshapes import BlendshapeModel
     from lprr.engine.face.landmarks import FaceLandmarker
 
     frames = _frames(24)
-    folder = tmp_path / "clip"
-    folder.mkdir()
-    for i, f in enumerate(frames):
-        cv2.imwrite(str(folder / f"{i:03d}.png"), f)
-    out = tmp_path / "out.jsonl"
-    rc = main(["run", "--method", "mediapipe", "--landmarker", "facemesh", "--source",
-               str(folder), "--record", str(out), "--smoothing", "off"])
-    assert rc == 0
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = _recorded_run(tmp_path, frames, "--landmarker", "facemesh")
     assert len(rows) == len(frames) and all(r["face"] for r in rows)
     model = BlendshapeModel()
     scored = [n for n in CONTROL_NAMES if n in BLENDSHAPE_NAMES]

@@ -78,6 +78,7 @@ def test_the_wem_learns_what_mediapipes_network_reads(tmp_path, monkeypatch):
     from lprr.engine.controls import CONTROL_NAMES, INDEX
     from lprr.engine.face.blendshapes import BlendshapeModel
     from lprr.engine.face.tasks import BLENDSHAPE_NAMES
+    from lprr.engine.world.synth import character_take
     from lprr.models.data import character_patches, performer_patches
     from lprr.models.personalise import (
         SELF_TAUGHT,
@@ -86,7 +87,6 @@ def test_the_wem_learns_what_mediapipes_network_reads(tmp_path, monkeypatch):
         _teach_wem,
         _teacher_data,
     )
-    from lprr.engine.world.synth import character_take
 
     monkeypatch.setenv("LPRR_CACHE_DIR", str(tmp_path / "cache"))
     perf = performer_patches(CLIP, 60)

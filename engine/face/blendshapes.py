@@ -4,9 +4,9 @@ The tasks FaceLandmarker (engine/face/tasks.py) scores blendshapes with a small 
 reads 146 of its landmarks. The same network, converted from the vendored
 ``face_landmarker.task`` by ``scripts/export_blendshapes.py`` to
 ``assets/mediapipe/face_blendshapes.onnx`` (Apache-2.0, Google; see the NOTICE there), runs
-here on FaceMesh's landmarks, so the ``mediapipe`` method needs only the legacy FaceMesh
-solution, which is about twice as fast as the tasks landmarker on 2 cores (README, "Speed").
-It takes about 0.5 ms a face on one thread.
+here on any landmarks: the legacy FaceMesh's, for the ``mediapipe`` method on the faster
+front end (``--landmarker facemesh``), and the training frames' in personalisation
+(models/personalise.py). It takes about 0.5 ms a face on one thread.
 
 The network centres and scales its input itself, so pixels of the full frame (x * width,
 y * height, as MediaPipe's graph feeds it) are what it expects.
@@ -14,15 +14,12 @@ y * height, as MediaPipe's graph feeds it) are what it expects.
 from __future__ import annotations
 
 import hashlib
-import logging
 from pathlib import Path
 
 import numpy as np
 
 from lprr.engine.errors import UserError
 from lprr.engine.paths import ASSETS
-
-log = logging.getLogger(__name__)
 
 BLENDSHAPE_MODEL = ASSETS / "mediapipe" / "face_blendshapes.onnx"
 BLENDSHAPE_SHA256 = "5074850994421aeb89219b65c9628cd06302bf11b6e93d07e06de665c7d69639"
