@@ -1,13 +1,15 @@
 """The ``mediapipe`` method: Google's own blendshape scores, read by name.
 
 This is what webcam VTuber tools give their users, so it is both a useful mode (no
-training, any face) and the baseline the learned path must beat. By default the tasks
-FaceLandmarker (engine/face/tasks.py) finds the face and scores it; its 478 landmarks still
-feed APEM, so the patches, the GUI and every sink work as for the other methods. With
-``--landmarker facemesh`` the legacy FaceMesh finds the landmarks and the same blendshape
-network scores them in ONNX Runtime (engine/face/blendshapes.py): about twice the speed on
-2 cores, a little less accurate on real footage (docs/accuracy.md). The scores go through
-the same post-processing (calibration, smoothing, mapping) as every method.
+training, any face) and the baseline the learned path must beat. By default MediaPipe's
+FaceLandmarker network finds the landmarks in ONNX Runtime, tracked by lprr
+(engine/face/onnx_landmarks.py), and MediaPipe's blendshape network scores them in ONNX
+Runtime (engine/face/blendshapes.py): the tasks FaceLandmarker's numbers at about twice its
+speed. ``--landmarker tasks`` runs MediaPipe's own graph, which scores the face itself;
+``--landmarker facemesh`` scores the legacy FaceMesh's landmarks (a little less accurate on
+real footage, docs/accuracy.md). The 478 landmarks still feed APEM, so the patches, the GUI
+and every sink work as for the other methods. The scores go through the same
+post-processing (calibration, smoothing, mapping) as every method.
 
 Controls are matched by ARKit name. ``rename`` (rig control -> MediaPipe category) serves a
 rig whose names differ; a control with no category is left at 0 and named once in the log.
@@ -50,9 +52,11 @@ class MediaPipeMethod:
     """MediaPipe's blendshape scores as rig weights (engine/methods.py interface)."""
 
     name = "mediapipe"
-    # The tasks landmarker scores best on real footage (mean AUC 0.975 against 0.961 with
-    # FaceMesh's landmarks, docs/accuracy.md); FaceMesh is about 1.6x as fast.
-    landmarker = "tasks"
+    # The FaceLandmarker's landmark network in ONNX Runtime with lprr's tracking
+    # (engine/face/onnx_landmarks.py) scores as the tasks FaceLandmarker does on real
+    # footage (mean AUC 0.974 / 0.995 against 0.975 / 0.994, docs/accuracy.md) at about
+    # twice its speed; FaceMesh's landmarks score lower (0.961 / 0.984).
+    landmarker = "onnx"
     min_face_px = 8.0  # px between the eyes; smaller reads badly (README, "Small faces")
 
     def __init__(self, models: str | Path | None = None, backend: str = "auto", options=None,
@@ -68,8 +72,8 @@ class MediaPipeMethod:
         elif missing:
             log.debug("mediapipe: no tongueOut; left at 0")
         self._has = self._index >= 0
-        # Built on the first face the FaceMesh front end finds; the tasks front end scores
-        # faces itself and never needs it.
+        # Built on the first face found; the tasks front end scores faces itself and never
+        # needs it.
         self._model: BlendshapeModel | None = None
 
     @property
@@ -97,7 +101,7 @@ class MediaPipeMethod:
 
     def infer_frames(self, batch: list[FrameResult]) -> None:
         for r in batch:
-            if r.blendshapes is None and r.landmarks is not None:  # FaceMesh's front end
+            if r.blendshapes is None and r.landmarks is not None:  # not the tasks front end
                 r.blendshapes = self.scores(r.landmarks)
             if r.blendshapes is not None:
                 r.raw_weights = self.weights(r.blendshapes)

@@ -33,7 +33,7 @@ class PipelineConfig:
     max_batch: int = 4  # frames the inference stage may take at once when it falls behind
     queue_size: int = 2
     keep_frames: bool = True  # attach the source frame to results (GUI, preview video)
-    landmarker: str | None = None  # "facemesh" | "tasks"; None: what the method reads
+    landmarker: str | None = None  # one of LANDMARKERS; None: what the method reads
     faces: LandmarkerConfig | None = None  # which face is followed, smallest face read
 
 

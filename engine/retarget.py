@@ -14,7 +14,7 @@ import numpy as np
 
 from lprr.engine.backends import Backend, BackendOptions, create_backend
 from lprr.engine.face.apem import PATCH_NAMES, Apem, Patches
-from lprr.engine.face.landmarks import LandmarkerConfig
+from lprr.engine.face.landmarks import LANDMARKERS, LandmarkerConfig
 from lprr.engine.manifest import Manifest
 from lprr.engine.neutral import RunningNeutral
 from lprr.engine.pca import Pca
@@ -22,6 +22,7 @@ from lprr.engine.timing import StageTimes
 
 if TYPE_CHECKING:
     from lprr.engine.face.landmarks import FaceLandmarker
+    from lprr.engine.face.onnx_landmarks import OnnxLandmarker
     from lprr.engine.face.tasks import TaskLandmarker
     from lprr.engine.neutral import NeutralClip
 
@@ -200,15 +201,17 @@ class Retargeter:
 class FrontEnd:
     """Landmarks + APEM, stateful for video (tracking mode and patch stabilisation).
 
-    ``landmarker``: "facemesh" (the legacy FaceMesh solution, landmarks only, the fastest) or
+    ``landmarker`` (one of ``LANDMARKERS``): "facemesh" (the legacy FaceMesh solution),
     "tasks" (MediaPipe's FaceLandmarker, which also scores 52 blendshapes; see
-    engine/face/tasks.py). A method says which it needs (``Method.landmarker``)."""
+    engine/face/tasks.py) or "onnx" (the FaceLandmarker's landmark network in ONNX Runtime
+    with lprr's own tracking, engine/face/onnx_landmarks.py: its landmarks at about twice its
+    speed). A method says which it needs (``Method.landmarker``)."""
 
     def __init__(self, static: bool = False, times: StageTimes | None = None,
                  landmarker: str = "facemesh", config: LandmarkerConfig | None = None):
         # which face is followed, and the smallest one read (lprr.engine.face.landmarks)
         config = replace(config or LandmarkerConfig(), static_image_mode=static)
-        self.landmarker: TaskLandmarker | FaceLandmarker
+        self.landmarker: TaskLandmarker | FaceLandmarker | OnnxLandmarker
         if landmarker == "tasks":
             from lprr.engine.face.tasks import TaskLandmarker
 
@@ -217,8 +220,12 @@ class FrontEnd:
             from lprr.engine.face.landmarks import FaceLandmarker
 
             self.landmarker = FaceLandmarker(config)
+        elif landmarker == "onnx":
+            from lprr.engine.face.onnx_landmarks import OnnxLandmarker
+
+            self.landmarker = OnnxLandmarker(config)
         else:
-            raise ValueError(f"unknown landmarker {landmarker!r} (facemesh or tasks)")
+            raise ValueError(f"unknown landmarker {landmarker!r} ({', '.join(LANDMARKERS)})")
         self.apem = Apem(stabilize=not static)
         self.times = times or StageTimes()
 

@@ -301,11 +301,18 @@ def label_files(s: Settings) -> list[Path]:
     return list(s.labels) or sorted((ROOT / "assets" / "realfaces").glob("*.toml"))
 
 
+# mediapipe's front ends besides its default (lprr.engine.face.landmarks.LANDMARKERS)
+FRONT_ENDS = ("tasks", "facemesh")
+
+
 def run_real(s: Settings, progress=print) -> list:
     """Every method (lprr as shipped) on the labelled real clips, both neutral conditions."""
     from lprr.engine.evaluate_real import evaluate_labelled
 
     specs = [MethodSpec(m, s.models, m) for m in method_list(s)]
+    if "mediapipe" in method_list(s):  # the default method on its other front ends
+        specs += [MethodSpec("mediapipe", s.models, f"mediapipe@{lm}", landmarker=lm)
+                  for lm in FRONT_ENDS]
     return evaluate_labelled(label_files(s), specs, backend=s.backend, clip_dirs=s.clips,
                              progress=progress)
 
@@ -441,6 +448,15 @@ def write_docs(s: Settings, reports: dict[str, EvalReport], info: dict, argv: li
     for cond, table in sr.items():
         lines += [(f"**All real clips, condition `{cond}`** (means over clips, best mean AUC "
                   "first):"), "", real_table(table), ""]
+    if any(f"mediapipe@{lm}" in row for table in sr.values() for row in table
+           for lm in FRONT_ENDS):
+        lines += [("`mediapipe` is the default method on its default front end: MediaPipe's "
+                   "FaceLandmarker network in ONNX Runtime, tracked by lprr "
+                   "(`engine/face/onnx_landmarks.py`). `mediapipe@tasks` is the same method "
+                   "on MediaPipe's own FaceLandmarker graph (the same network; it places "
+                   "its crops itself), `mediapipe@facemesh` on the legacy FaceMesh's "
+                   "landmarks (`lprr run --landmarker tasks|facemesh`); README, \"Speed\", "
+                   "gives their frames/s."), ""]
     lines += clip_sections(real, details=True)
     for r in real:
         if r.condition == "none" and r.scores and plot_clip(

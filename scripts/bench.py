@@ -3,12 +3,14 @@
     python scripts/bench.py [--source CLIP] [--methods all] [--repeat 2] [--out out/bench.json]
 
 A run is a method, or METHOD@LANDMARKER for a method on another front end (``all`` adds
-mediapipe@facemesh: MediaPipe's blendshape network on FaceMesh's landmarks).
+mediapipe@tasks, MediaPipe's own FaceLandmarker graph, and mediapipe@facemesh, its
+blendshape network on FaceMesh's landmarks).
 
 On the same clip, in one process, one after another (best of ``--repeat`` runs each):
 
 - MediaPipe alone, the thing a user would run instead: the legacy FaceMesh solution, and the
-  FaceLandmarker (tasks) with and without its blendshapes, every frame, decode excluded;
+  FaceLandmarker (tasks) with and without its blendshapes, with one face looked for (the
+  tasks API's default), every frame, decode excluded; and lprr's onnx landmarker alone;
 - each method's whole pipeline (capture, landmarks, APEM, the method, post-processing, a
   null sink), every frame, unpaced: throughput and per-stage mean times;
 - each method paced like a camera (the clip at its own fps, the newest frame only):
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,15 +56,24 @@ def read_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
 
 
 def landmarker_alone(kind: str, frames: list[np.ndarray], fps: float) -> float:
-    """frames/s of one landmarker in tracking mode over ``frames`` (already decoded)."""
+    """frames/s of one landmarker in tracking mode over ``frames`` (already decoded), with
+    one face looked for: the tasks API's default, what a user running it alone gets."""
+    from lprr.engine.face.landmarks import LandmarkerConfig
+
+    config = LandmarkerConfig(max_num_faces=1)
+    lm: Any
     if kind == "facemesh":
         from lprr.engine.face.landmarks import FaceLandmarker
 
-        lm = FaceLandmarker(static=False)
+        lm = FaceLandmarker(config, static=False)
+    elif kind == "onnx":
+        from lprr.engine.face.onnx_landmarks import OnnxLandmarker
+
+        lm = OnnxLandmarker(config, static=False)
     else:
         from lprr.engine.face.tasks import TaskLandmarker
 
-        lm = TaskLandmarker(static=False, blendshapes=kind == "tasks+blendshapes")
+        lm = TaskLandmarker(config, static=False, blendshapes=kind == "tasks+blendshapes")
     try:
         for i, f in enumerate(frames[:5]):  # graph set-up stays out of the number
             lm.detect(f, i / fps)
@@ -125,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=2, help="runs per measurement (best kept)")
     ap.add_argument("--out", type=Path, default=Path("out/bench.json"))
     a = ap.parse_args(argv)
-    methods = ([*METHODS, "mediapipe@facemesh"] if a.methods == "all"
+    methods = ([*METHODS, "mediapipe@tasks", "mediapipe@facemesh"] if a.methods == "all"
                else a.methods.split(","))
     frames = read_frames(a.source)
     from lprr.engine.capture import open_source
@@ -133,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     fps = open_source(a.source).fps or 30.0
     res: dict = {"source": str(a.source), "frames": len(frames), "machine_before": machine(),
                  "alone": {}, "unpaced": {}, "paced": {}}
-    for kind in ("facemesh", "tasks", "tasks+blendshapes"):
+    for kind in ("facemesh", "onnx", "tasks", "tasks+blendshapes"):
         res["alone"][kind] = max(landmarker_alone(kind, frames, fps) for _ in range(a.repeat))
         print(f"{kind} alone: {res['alone'][kind]:.1f} frames/s", flush=True)
     for m in methods:

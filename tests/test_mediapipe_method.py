@@ -72,10 +72,11 @@ def test_every_control_has_a_blendshape():
 
 
 def test_run_records_mediapipe_scores(tmp_path):
-    """`lprr run --method mediapipe --record out.jsonl` writes, for every frame it kept, the
-    scores a direct FaceLandmarker call gives on the same frames (smoothing off)."""
+    """`lprr run --method mediapipe --landmarker tasks --record out.jsonl` writes, for every
+    frame it kept, the scores a direct FaceLandmarker call gives on the same frames
+    (smoothing off)."""
     frames = _frames(24)
-    rows = _recorded_run(tmp_path, frames)
+    rows = _recorded_run(tmp_path, frames, "--landmarker", "tasks")
     assert len(rows) >= 6 and all(r["face"] for r in rows)
     # A direct call on the frames lprr kept, with the same timestamps (index / 30 fps).
     direct = {}
@@ -140,8 +141,8 @@ def test_onnx_network_gives_the_tasks_landmarkers_own_scores(grace_hopper):
     assert np.array(want).max() > 0.3  # scores that say something, not all near 0
 
 
-def test_converted_network_is_checked_and_reproducible(tmp_path):
-    """The vendored ONNX is what scripts/export_blendshapes.py makes from the vendored
+def test_converted_networks_are_checked_and_reproducible(tmp_path):
+    """The vendored ONNX files are what scripts/export_mediapipe.py makes from the vendored
     .task, byte for byte; a changed byte is refused with one readable line."""
     pytest.importorskip("tflite")
     pytest.importorskip("onnx")
@@ -149,23 +150,26 @@ def test_converted_network_is_checked_and_reproducible(tmp_path):
     import sys
 
     import lprr.engine.face.blendshapes as fb
+    import lprr.engine.face.onnx_landmarks as fl
     from lprr.engine.errors import UserError
     from lprr.engine.paths import ROOT
 
-    out = tmp_path / "bs.onnx"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "export_blendshapes.py"),
-                    "--out", str(out)], check=True, capture_output=True)
-    assert out.read_bytes() == fb.BLENDSHAPE_MODEL.read_bytes()
-    data = bytearray(out.read_bytes())
-    data[-100] ^= 0xFF
-    out.write_bytes(bytes(data))
-    old = fb.BLENDSHAPE_MODEL
-    try:
-        fb.BLENDSHAPE_MODEL = out
-        with pytest.raises(UserError, match="not the converted model"):
-            fb.BlendshapeModel()
-    finally:
-        fb.BLENDSHAPE_MODEL = old
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "export_mediapipe.py"),
+                    "--out", str(tmp_path)], check=True, capture_output=True)
+    for module, attr, build in ((fb, "BLENDSHAPE_MODEL", fb.BlendshapeModel),
+                                (fl, "LANDMARK_MODEL", fl.OnnxLandmarker)):
+        vendored = getattr(module, attr)
+        out = tmp_path / vendored.name
+        assert out.read_bytes() == vendored.read_bytes()
+        data = bytearray(out.read_bytes())
+        data[-100] ^= 0xFF
+        out.write_bytes(bytes(data))
+        try:
+            setattr(module, attr, out)
+            with pytest.raises(UserError, match="not the converted model"):
+                build()
+        finally:
+            setattr(module, attr, vendored)
 
 
 def test_run_on_facemesh_scores_facemeshs_landmarks(tmp_path):
@@ -192,3 +196,34 @@ def test_run_on_facemesh_scores_facemeshs_landmarks(tmp_path):
     np.testing.assert_allclose(got, np.array(mesh), atol=2e-6)
     diff = np.abs(got - np.array(tasks)).mean()
     assert 1e-4 < diff < 0.1  # another landmark model: close, not the same
+
+
+def test_run_by_default_scores_the_onnx_landmarkers_landmarks(tmp_path):
+    """By default `lprr run --method mediapipe` finds the face with the FaceLandmarker's own
+    network in ONNX Runtime (engine/face/onnx_landmarks.py) and scores those landmarks with
+    the blendshape network: every frame's record is that, and it is nearer to what
+    MediaPipe's whole tasks graph scores on the same frames than FaceMesh's landmarks are."""
+    from lprr.engine.face.blendshapes import BlendshapeModel
+    from lprr.engine.face.landmarks import FaceLandmarker
+    from lprr.engine.face.onnx_landmarks import OnnxLandmarker
+
+    frames = _frames(24)
+    rows = _recorded_run(tmp_path, frames)
+    assert len(rows) == len(frames) and all(r["face"] for r in rows)
+    model = BlendshapeModel()
+    scored = [n for n in CONTROL_NAMES if n in BLENDSHAPE_NAMES]
+    cols = [BLENDSHAPE_NAMES.index(n) for n in scored]
+    ours, mesh, tasks = [], [], []
+    with OnnxLandmarker() as ol, FaceLandmarker() as fm, TaskLandmarker(static=False) as tl:
+        for r in rows:
+            f, t = frames[r["frame"]], r["frame"] / 30.0
+            ours.append(model(ol.detect(f, t))[cols])
+            mesh.append(model(fm.detect(f, t))[cols])
+            assert tl.detect(f, t) is not None
+            tasks.append(tl.last_blendshapes[cols])
+    got = np.array([[r["weights"][n] for n in scored] for r in rows])
+    np.testing.assert_allclose(got, np.array(ours), atol=1e-5)
+    # the same network on a crop lprr places, not MediaPipe's graph: near its scores, not
+    # equal to them, and nearer than another landmark model
+    diff = np.abs(got - np.array(tasks)).mean()
+    assert 1e-5 < diff < 0.8 * np.abs(np.array(mesh) - np.array(tasks)).mean()

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from lprr.app.commands.run import add_backend_option
+from lprr.engine.face.landmarks import LANDMARKERS
 from lprr.engine.paths import DEFAULT_MODELS
 
 
@@ -43,9 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "read); without it they calibrate on the take's first face frames")
     p.add_argument("--smoothing", default="default",
                    help="post-processing smoothing preset for every method (default, off, ...)")
-    p.add_argument("--landmarker", default=None, choices=["facemesh", "tasks"],
+    p.add_argument("--landmarker", default=None, choices=LANDMARKERS,
                    help="front end for every method (default: what each method reads: "
-                        "FaceMesh, or MediaPipe's FaceLandmarker for mediapipe)")
+                        "FaceMesh, or for mediapipe MediaPipe's FaceLandmarker network in "
+                        "ONNX Runtime, 'onnx')")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for scores.json, accuracy.md, curves.png, predictions/")
     p.set_defaults(func=run)

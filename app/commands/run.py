@@ -9,7 +9,7 @@ from pathlib import Path
 from lprr.app import stopping
 from lprr.app.commands.wire import add_protocol_option, add_wire_options
 from lprr.engine.backends import BACKEND_NAMES
-from lprr.engine.face.landmarks import FACE_PICKS
+from lprr.engine.face.landmarks import FACE_PICKS, LANDMARKERS
 from lprr.engine.methods import DEFAULT_METHOD, METHODS
 from lprr.engine.paths import DEFAULT_MODELS
 from lprr.engine.post.one_euro import SMOOTHING_PRESETS
@@ -55,11 +55,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "unlabelled video or take of the performer that starts with a neutral "
                         "face (e.g. a ROM take); without it the first second of the stream is "
                         "taken as neutral")
-    p.add_argument("--landmarker", default=None, choices=["facemesh", "tasks"],
-                   help="the front end (default: what the method reads: FaceMesh, or "
-                        "MediaPipe's FaceLandmarker for mediapipe). mediapipe on facemesh "
-                        "scores FaceMesh's landmarks with the same blendshape network: about "
-                        "twice as fast, a little less accurate (docs/accuracy.md)")
+    p.add_argument("--landmarker", default=None, choices=LANDMARKERS,
+                   help="the front end (default: what the method reads: FaceMesh, or for "
+                        "mediapipe 'onnx', MediaPipe's FaceLandmarker network in ONNX Runtime "
+                        "tracked by lprr). 'tasks' runs MediaPipe's own FaceLandmarker graph: "
+                        "the same scores on real footage at about half the speed; mediapipe "
+                        "on 'facemesh' scores FaceMesh's landmarks, a little less accurate "
+                        "(docs/accuracy.md)")
     add_face_options(p)
     p.set_defaults(func=run)
 

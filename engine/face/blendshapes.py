@@ -2,7 +2,7 @@
 
 The tasks FaceLandmarker (engine/face/tasks.py) scores blendshapes with a small network that
 reads 146 of its landmarks. The same network, converted from the vendored
-``face_landmarker.task`` by ``scripts/export_blendshapes.py`` to
+``face_landmarker.task`` by ``scripts/export_mediapipe.py`` to
 ``assets/mediapipe/face_blendshapes.onnx`` (Apache-2.0, Google; see the NOTICE there), runs
 here on any landmarks: the legacy FaceMesh's, for the ``mediapipe`` method on the faster
 front end (``--landmarker facemesh``), and the training frames' in personalisation
@@ -22,7 +22,7 @@ from lprr.engine.errors import UserError
 from lprr.engine.paths import ASSETS
 
 BLENDSHAPE_MODEL = ASSETS / "mediapipe" / "face_blendshapes.onnx"
-BLENDSHAPE_SHA256 = "5074850994421aeb89219b65c9628cd06302bf11b6e93d07e06de665c7d69639"
+BLENDSHAPE_SHA256 = "b565a748391f9f098a854141aa11ca53e02e1656fd07c760db25e81344659748"
 
 # The landmarks the network reads, in its input order: kLandmarksSubsetIdxs in MediaPipe's
 # face_blendshapes_graph.cc (the last ten are the irises, so FaceMesh must refine them).
@@ -49,7 +49,7 @@ class BlendshapeModel:
         p = Path(path) if path is not None else BLENDSHAPE_MODEL
         if not p.is_file():
             raise UserError(f"MediaPipe blendshape model not found: {p} "
-                            "(python scripts/export_blendshapes.py writes it)")
+                            "(python scripts/export_mediapipe.py writes it)")
         data = p.read_bytes()
         if path is None and hashlib.sha256(data).hexdigest() != BLENDSHAPE_SHA256:
             raise UserError(f"{p} is not the converted model this release expects; "

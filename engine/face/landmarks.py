@@ -17,8 +17,10 @@ from lprr.engine.face.topology import IRIS_CENTER_L, IRIS_CENTER_R
 log = logging.getLogger(__name__)
 
 
-
 FACE_PICKS = ("largest", "centre", "leftmost", "rightmost")
+# The front ends lprr.engine.retarget.FrontEnd builds: legacy FaceMesh, the tasks
+# FaceLandmarker, and the latter's landmark network in ONNX Runtime (face/onnx_landmarks.py).
+LANDMARKERS = ("facemesh", "tasks", "onnx")
 
 
 @dataclass

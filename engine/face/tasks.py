@@ -90,6 +90,7 @@ class TaskLandmarker:
         self._order: np.ndarray | None = None
         self.follower = FaceFollower(self.config)
         self.last_num_faces = 0
+        self.last_faces: list[np.ndarray] = []  # every face of the last frame, in pixels
         self.last_blendshapes: np.ndarray | None = None  # (52,) in BLENDSHAPE_NAMES order
 
     def detect(self, frame_bgr: np.ndarray, t: float | None = None) -> np.ndarray | None:
@@ -109,6 +110,7 @@ class TaskLandmarker:
         else:
             res = self._lm.detect(img)
         faces = [to_pixels(f, w, h) for f in res.face_landmarks]
+        self.last_faces = faces
         self.last_num_faces = len(faces)
         j = self.follower.choose(faces, w, scale)
         self.last_blendshapes = None

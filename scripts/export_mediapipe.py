@@ -1,14 +1,19 @@
-"""Convert MediaPipe's blendshape model (``face_blendshapes.tflite`` inside the vendored
-``face_landmarker.task``) to ONNX, so the ``mediapipe`` method can run it in ONNX Runtime on
-FaceMesh's landmarks instead of running the whole tasks FaceLandmarker.
+"""Convert two of the models inside the vendored ``face_landmarker.task`` to ONNX, so the
+engine runs them in ONNX Runtime instead of running MediaPipe's whole tasks graph:
 
-    python scripts/export_blendshapes.py  # writes assets/mediapipe/face_blendshapes.onnx
+- ``face_blendshapes.tflite`` -> ``assets/mediapipe/face_blendshapes.onnx``: a small
+  MLP-Mixer (1x1 convolutions, layer norms written out as mean/variance ops);
+- ``face_landmarks_detector.tflite`` -> ``assets/mediapipe/face_landmarks.onnx``: the
+  478-point landmark network (a CNN: convolutions, depthwise convolutions, PReLU, max
+  pools) with its face-presence and tongue-out scores. TFLite is NHWC; the CNN runs NCHW in
+  ONNX (one transpose at the input, one before each reshape and graph output).
+
+    python scripts/export_mediapipe.py  # writes both files
 
 Needs the ``tflite`` package (flatbuffer schema only; ``pip install tflite``), not at run
-time. The graph is a small MLP-Mixer: 1x1 convolutions, layer norms written out as
-mean/variance ops, fp16 weights dequantised. Each TFLite op is written as the ONNX ops that
-compute the same thing; ``tests/test_mediapipe_method.py`` checks the result against the
-tasks FaceLandmarker's own scores on real frames.
+time. fp16 weights stay fp16 in the files. Each TFLite op is written as the ONNX ops that
+compute the same thing; ``tests/test_mediapipe_method.py`` checks the results against the
+tasks FaceLandmarker on real frames and that this script reproduces the files byte for byte.
 """
 from __future__ import annotations
 
@@ -25,15 +30,21 @@ if str(ROOT) not in sys.path:
 
 from lprr.engine.face.tasks import TASK_MODEL, task_model_path
 
-OUT = ROOT / "assets" / "mediapipe" / "face_blendshapes.onnx"
+OUT = ROOT / "assets" / "mediapipe"
+CNN_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "PRELU", "MAX_POOL_2D", "PAD", "RESHAPE")
+# member of the .task -> (ONNX file, graph name, NCHW layout)
+MODELS = {"face_blendshapes.tflite": ("face_blendshapes.onnx", "face_blendshapes", False),
+          "face_landmarks_detector.tflite": ("face_landmarks.onnx", "face_landmarks", True)}
 
 
-def tflite_bytes(task: Path) -> bytes:
+def tflite_bytes(task: Path, member: str) -> bytes:
     with zipfile.ZipFile(task) as z:
-        return z.read("face_blendshapes.tflite")
+        return z.read(member)
 
 
-def convert(buf: bytes):
+def convert(buf: bytes, graph_name: str = "face_blendshapes", nchw: bool = False):
+    """The TFLite flatbuffer ``buf`` as an ONNX model. ``nchw``: 4-D activations are NCHW
+    inside the graph (convolutions run natively); the inputs and outputs stay NHWC."""
     import onnx
     import tflite
     from onnx import TensorProto, helper, numpy_helper
@@ -105,6 +116,68 @@ def convert(buf: bytes):
         o.Init(tab.Bytes, tab.Pos)
         return o
 
+    def pad_mode(padding: int) -> str:  # TF's SAME puts the odd pixel last, as SAME_UPPER
+        return "SAME_UPPER" if padding == tflite.Padding.SAME else "VALID"
+
+    def to_nhwc(t: str) -> str:
+        n = tmp()
+        nodes.append(helper.make_node("Transpose", [t], [n], perm=[0, 2, 3, 1]))
+        return n
+
+    def cnn_op(kind: str, op, ins: list[int], x: list[str], out: str) -> None:
+        """One op of a 4-D NHWC TFLite graph, written for NCHW activations."""
+        if kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            depthwise = kind == "DEPTHWISE_CONV_2D"
+            o = options(op, tflite.DepthwiseConv2DOptions if depthwise else tflite.Conv2DOptions)
+            w = consts[ins[1]]  # (O, kh, kw, I); depthwise (1, kh, kw, C * multiplier)
+            cin = int(g.Tensors(ins[0]).ShapeAsNumpy()[3])
+            args = [x[0], add_const(np.ascontiguousarray(w.transpose(3, 0, 1, 2) if depthwise
+                                                          else w.transpose(0, 3, 1, 2)))]
+            if len(ins) > 2 and ins[2] >= 0:
+                args.append(name(ins[2]))
+            nodes.append(helper.make_node(
+                "Conv", args, [fused(out, o.FusedActivationFunction())],
+                kernel_shape=list(w.shape[1:3]), strides=[o.StrideH(), o.StrideW()],
+                dilations=[o.DilationHFactor(), o.DilationWFactor()],
+                auto_pad=pad_mode(o.Padding()), group=cin if depthwise else 1))
+        elif kind == "PRELU":
+            # ONNX Runtime's PRelu with a per-channel slope s costs 3x the whole network on
+            # CPU (it leaves the blocked NCHWc layout); the same values as 1x1 depthwise
+            # convolutions it runs in that layout: prelu(y) = s*y + (1-s)*relu(y), with
+            # (1-s)*relu(y) = sign(1-s) * relu(|1-s| * y) since the slopes lie on both sides of 1.
+            slope = consts[ins[1]].astype(np.float32).reshape(-1)
+            c = len(slope)
+
+            def scale(src: str, v: np.ndarray) -> str:
+                n = tmp()
+                nodes.append(helper.make_node(
+                    "Conv", [src, add_const(v.reshape(c, 1, 1, 1).astype(np.float32))], [n],
+                    kernel_shape=[1, 1], group=c))
+                return n
+
+            r = tmp()
+            nodes.append(helper.make_node("Relu", [scale(x[0], np.abs(1 - slope))], [r]))
+            nodes.append(helper.make_node(
+                "Add", [scale(x[0], slope), scale(r, np.sign(1 - slope))], [out]))
+        elif kind == "MAX_POOL_2D":
+            o = options(op, tflite.Pool2DOptions)
+            nodes.append(helper.make_node(
+                "MaxPool", [x[0]], [fused(out, o.FusedActivationFunction())],
+                kernel_shape=[o.FilterHeight(), o.FilterWidth()],
+                strides=[o.StrideH(), o.StrideW()], auto_pad=pad_mode(o.Padding())))
+        elif kind == "PAD":  # (4, 2) NHWC begin/end pairs -> ONNX's NCHW begins, then ends
+            p = consts[ins[1]].astype(np.int64)[[0, 3, 1, 2]]
+            nodes.append(helper.make_node("Pad", [x[0], add_const(p.T.reshape(-1))], [out]))
+        elif kind == "RESHAPE":  # TFLite reshapes NHWC memory
+            shape = add_const(np.array(g.Tensors(op.Outputs(0)).ShapeAsNumpy(), np.int64))
+            nodes.append(helper.make_node("Reshape", [to_nhwc(x[0]), shape], [out]))
+        else:
+            raise NotImplementedError(kind)
+
+    if nchw:  # the graph's NHWC input, as the NCHW tensor its first op reads
+        gi = g.Inputs(0)
+        nodes.append(helper.make_node("Transpose", [f"in{gi}"], [f"t{gi}"], perm=[0, 3, 1, 2]))
+
     for i in range(g.OperatorsLength()):
         op = g.Operators(i)
         oc = m.OperatorCodes(op.OpcodeIndex())
@@ -116,7 +189,9 @@ def convert(buf: bytes):
             consts[op.Outputs(0)] = consts[ins[0]]
             continue
         x = [name(t) for t in ins if t >= 0]
-        if kind in ("ADD", "MUL", "SUB", "DIV"):
+        if nchw and kind in CNN_OPS:
+            cnn_op(kind, op, ins, x, out)
+        elif kind in ("ADD", "MUL", "SUB", "DIV"):
             cls = {"ADD": tflite.AddOptions, "MUL": tflite.MulOptions,
                    "SUB": tflite.SubOptions, "DIV": tflite.DivOptions}[kind]
             act = options(op, cls).FusedActivationFunction()
@@ -133,7 +208,7 @@ def convert(buf: bytes):
             nodes += [helper.make_node("Sqrt", x, [s]), helper.make_node("Reciprocal", [s], [out])]
         elif kind == "NEG":
             nodes.append(helper.make_node("Neg", x, [out]))
-        elif kind == "LOGISTIC":
+        elif kind == "LOGISTIC":  # (elementwise: either layout)
             nodes.append(helper.make_node("Sigmoid", x, [out]))
         elif kind == "SQUARED_DIFFERENCE":
             d = tmp()
@@ -190,14 +265,21 @@ def convert(buf: bytes):
     used |= {c.input[0] for c in casts}
     inits = {k: v for k, v in inits.items() if k in used}
     nodes = casts + nodes
-    gi, go = g.Inputs(0), g.Outputs(0)
-    inp = helper.make_tensor_value_info(f"t{gi}", TensorProto.FLOAT,
+    gi = g.Inputs(0)
+    inp = helper.make_tensor_value_info(f"in{gi}" if nchw else f"t{gi}", TensorProto.FLOAT,
                                         [int(v) for v in g.Tensors(gi).ShapeAsNumpy()])
-    outp = helper.make_tensor_value_info(f"t{go}", TensorProto.FLOAT,
-                                         [int(v) for v in g.Tensors(go).ShapeAsNumpy()])
-    graph = helper.make_graph(nodes, "face_blendshapes", [inp], [outp], list(inits.values()))
+    outs = []
+    for k in range(g.OutputsLength()):
+        go = g.Outputs(k)
+        shape = [int(v) for v in g.Tensors(go).ShapeAsNumpy()]
+        n = f"t{go}"
+        if nchw and len(shape) == 4:
+            nodes.append(helper.make_node("Transpose", [n], [f"out{go}"], perm=[0, 2, 3, 1]))
+            n = f"out{go}"
+        outs.append(helper.make_tensor_value_info(n, TensorProto.FLOAT, shape))
+    graph = helper.make_graph(nodes, graph_name, [inp], outs, list(inits.values()))
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)],
-                              producer_name="lprr scripts/export_blendshapes.py")
+                              producer_name="lprr scripts/export_mediapipe.py")
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model
@@ -206,13 +288,16 @@ def convert(buf: bytes):
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--task", type=Path, default=TASK_MODEL)
-    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--out", type=Path, default=OUT, help="folder the ONNX files go to")
     a = ap.parse_args(argv)
     import onnx
 
-    model = convert(tflite_bytes(task_model_path(a.task)))
-    onnx.save(model, a.out)
-    print(f"wrote {a.out} ({a.out.stat().st_size / 1e6:.2f} MB)")
+    a.out.mkdir(parents=True, exist_ok=True)
+    for member, (fname, graph_name, nchw) in MODELS.items():
+        model = convert(tflite_bytes(task_model_path(a.task), member), graph_name, nchw)
+        dest = a.out / fname
+        onnx.save(model, dest)
+        print(f"wrote {dest} ({dest.stat().st_size / 1e6:.2f} MB)")
     return 0
 
 
