@@ -65,12 +65,15 @@ class MediaPipeMethod:
         self.controls = list(controls or CONTROL_NAMES)
         self.times = times or StageTimes()
         self._index, missing = blendshape_index(self.controls, rename)
-        # tongueOut is the one ARKit shape MediaPipe lacks: expected, so not a warning
-        unexpected = [c for c in missing if c != "tongueOut"]
+        # tongueOut is the one ARKit shape MediaPipe's blendshapes lack. The onnx front end
+        # gives it: the landmark network's own tongue-out score (engine/face/onnx_landmarks.py),
+        # raw; on the other front ends it stays at 0. Expected, so not a warning.
+        renamed = [dict(rename or {}).get(c, c) for c in self.controls]
+        self._tongue = renamed.index("tongueOut") if "tongueOut" in renamed else None
+        unexpected = [c for c, n in zip(self.controls, renamed)
+                      if c in missing and n != "tongueOut"]
         if unexpected:
             log.warning("mediapipe: no blendshape for %s (left at 0)", ", ".join(unexpected))
-        elif missing:
-            log.debug("mediapipe: no tongueOut; left at 0")
         self._has = self._index >= 0
         # Built on the first face found; the tasks front end scores faces itself and never
         # needs it.
@@ -86,10 +89,13 @@ class MediaPipeMethod:
     def warmup(self) -> None:
         pass
 
-    def weights(self, blendshapes: np.ndarray) -> np.ndarray:
-        """(52,) scores in ``BLENDSHAPE_NAMES`` order -> (C,) weights in ``controls`` order."""
+    def weights(self, blendshapes: np.ndarray, tongue: float | None = None) -> np.ndarray:
+        """(52,) scores in ``BLENDSHAPE_NAMES`` order (and the tongue-out score, if the front
+        end gives one) -> (C,) weights in ``controls`` order."""
         w = np.zeros(len(self.controls), np.float32)
         w[self._has] = np.asarray(blendshapes, np.float32)[self._index[self._has]]
+        if tongue is not None and self._tongue is not None:
+            w[self._tongue] = tongue
         return w
 
     def scores(self, landmarks: np.ndarray) -> np.ndarray:
@@ -104,7 +110,7 @@ class MediaPipeMethod:
             if r.blendshapes is None and r.landmarks is not None:  # not the tasks front end
                 r.blendshapes = self.scores(r.landmarks)
             if r.blendshapes is not None:
-                r.raw_weights = self.weights(r.blendshapes)
+                r.raw_weights = self.weights(r.blendshapes, r.tongue)
 
     def close(self) -> None:
         pass

@@ -165,8 +165,10 @@ class Pipeline:
                 return
             index, t, frame, t_in = item
             pts, patches = self.front(frame, t)
+            found = pts is not None
             res = FrameResult(index, t, frame if self.cfg.keep_frames else None, pts, patches,
-                              blendshapes=self.front.blendshapes if pts is not None else None)
+                              blendshapes=self.front.blendshapes if found else None,
+                              tongue=self.front.tongue if found else None)
             res.t_capture = t_in
             self.face_note = self.front.note
             if not self._put(self._q_mid, res):

@@ -50,6 +50,7 @@ class FrameResult:
     patches: Patches | None = None
     reenacted: dict[str, np.ndarray] | None = None  # name -> uint8 BGR
     blendshapes: np.ndarray | None = None  # MediaPipe's 52 scores (lprr.engine.face.tasks order)
+    tongue: float | None = None  # the onnx landmarker's tongue-out score (face/onnx_landmarks.py)
     raw_weights: np.ndarray | None = None  # PCA-decoded, before post-processing
     weights: np.ndarray | None = None  # after post-processing
     t_capture: float = 0.0  # time.monotonic() when the frame was captured (latency's start)
@@ -245,6 +246,11 @@ class FrontEnd:
     def blendshapes(self) -> np.ndarray | None:
         """The last face's blendshape scores (tasks landmarker only), else None."""
         return getattr(self.landmarker, "last_blendshapes", None)
+
+    @property
+    def tongue(self) -> float | None:
+        """The last face's tongue-out score (onnx landmarker only), else None."""
+        return getattr(self.landmarker, "last_tongue", None)
 
     def close(self) -> None:
         self.landmarker.close()

@@ -218,6 +218,9 @@ def test_run_by_default_scores_the_onnx_landmarkers_landmarks(tmp_path):
         for r in rows:
             f, t = frames[r["frame"]], r["frame"] / 30.0
             ours.append(model(ol.detect(f, t))[cols])
+            # tongueOut, which MediaPipe's blendshapes lack: the landmark network's own score
+            assert ol.last_tongue is not None and 0.0 <= ol.last_tongue <= 1.0
+            assert r["weights"]["tongueOut"] == pytest.approx(ol.last_tongue, abs=1e-5)
             mesh.append(model(fm.detect(f, t))[cols])
             assert tl.detect(f, t) is not None
             tasks.append(tl.last_blendshapes[cols])
