@@ -157,8 +157,8 @@ def convert(buf: bytes, graph_name: str = "face_blendshapes", nchw: bool = False
 
             r = tmp()
             nodes.append(helper.make_node("Relu", [scale(x[0], np.abs(1 - slope))], [r]))
-            nodes.append(helper.make_node(
-                "Add", [scale(x[0], slope), scale(r, np.sign(1 - slope))], [out]))
+            signed = r if (slope <= 1).all() else scale(r, np.sign(1 - slope))  # 26 of 69: +1
+            nodes.append(helper.make_node("Add", [scale(x[0], slope), signed], [out]))
         elif kind == "MAX_POOL_2D":
             o = options(op, tflite.Pool2DOptions)
             nodes.append(helper.make_node(
