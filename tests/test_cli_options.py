@@ -59,7 +59,12 @@ def test_default_method_is_the_best_on_real_footage():
     from lprr.engine.session import SessionSpec
 
     summary = json.loads((DOCS / "accuracy.json").read_text())["real"]["summary"]["none"]
-    scored = {m: s["mean_auc"] for m, s in summary.items() if m != "all zeros"}
+    # METHOD@LANDMARKER rows are a method on another front end: the method's best counts
+    scored: dict[str, float] = {}
+    for row, s in summary.items():
+        if row != "all zeros":
+            m = row.partition("@")[0]
+            scored[m] = max(scored.get(m, 0.0), s["mean_auc"])
     assert DEFAULT_METHOD == max(scored, key=scored.get)
     parser = build_parser()
     for cmd in (["run"], ["demo"]):
