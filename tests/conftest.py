@@ -30,6 +30,21 @@ def _user_config_dir(tmp_path_factory):
         os.environ["LPRR_CONFIG_DIR"] = old
 
 
+def demo_frames(n: int) -> list[np.ndarray]:
+    """The first ``n`` frames of the bundled demo clip (a puppet of a real photo)."""
+    from lprr.engine.paths import ASSETS
+
+    cap = cv2.VideoCapture(str(ASSETS / "demo" / "clip" / "frames.avi"))
+    out = []
+    while len(out) < n:
+        ok, f = cap.read()
+        if not ok:
+            break
+        out.append(f)
+    cap.release()
+    return out
+
+
 def grace_hopper_path() -> Path:
     import matplotlib
 

@@ -7,25 +7,11 @@ import json
 import cv2
 import numpy as np
 import pytest
+from conftest import demo_frames
 
 from lprr.engine.controls import CONTROL_NAMES, INDEX
 from lprr.engine.face.tasks import BLENDSHAPE_NAMES, TASK_MODEL, TaskLandmarker, task_model_path
 from lprr.engine.mediapipe_method import MediaPipeMethod, blendshape_index
-from lprr.engine.paths import ASSETS
-
-CLIP = ASSETS / "demo" / "clip" / "frames.avi"
-
-
-def _frames(n: int) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(CLIP))
-    out = []
-    while len(out) < n:
-        ok, f = cap.read()
-        if not ok:
-            break
-        out.append(f)
-    cap.release()
-    return out
 
 
 def _recorded_run(tmp_path, frames: list[np.ndarray], *extra: str) -> list[dict]:
@@ -75,7 +61,7 @@ def test_run_records_mediapipe_scores(tmp_path):
     """`lprr run --method mediapipe --landmarker tasks --record out.jsonl` writes, for every
     frame it kept, the scores a direct FaceLandmarker call gives on the same frames
     (smoothing off)."""
-    frames = _frames(24)
+    frames = demo_frames(24)
     rows = _recorded_run(tmp_path, frames, "--landmarker", "tasks")
     assert len(rows) >= 6 and all(r["face"] for r in rows)
     # A direct call on the frames lprr kept, with the same timestamps (index / 30 fps).
@@ -131,7 +117,7 @@ def test_onnx_network_gives_the_tasks_landmarkers_own_scores(grace_hopper):
         np.testing.assert_allclose(model(pts), lm.last_blendshapes, atol=1e-4)
     with TaskLandmarker(static=False) as lm:
         got, want = [], []
-        for i, f in enumerate(_frames(30)):
+        for i, f in enumerate(demo_frames(30)):
             pts = lm.detect(f, i / 30.0)
             if pts is not None:
                 got.append(model(pts))
@@ -179,7 +165,7 @@ def test_run_on_facemesh_scores_facemeshs_landmarks(tmp_path):
     from lprr.engine.face.blendshapes import BlendshapeModel
     from lprr.engine.face.landmarks import FaceLandmarker
 
-    frames = _frames(24)
+    frames = demo_frames(24)
     rows = _recorded_run(tmp_path, frames, "--landmarker", "facemesh")
     assert len(rows) == len(frames) and all(r["face"] for r in rows)
     model = BlendshapeModel()
@@ -207,7 +193,7 @@ def test_run_by_default_scores_the_onnx_landmarkers_landmarks(tmp_path):
     from lprr.engine.face.landmarks import FaceLandmarker
     from lprr.engine.face.onnx_landmarks import OnnxLandmarker
 
-    frames = _frames(24)
+    frames = demo_frames(24)
     rows = _recorded_run(tmp_path, frames)
     assert len(rows) == len(frames) and all(r["face"] for r in rows)
     model = BlendshapeModel()

@@ -3,27 +3,12 @@ ONNX Runtime, tracked by lprr. Real frames, the real converted network, the real
 landmarker to compare against."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
+from conftest import demo_frames
 
 from lprr.engine.face.landmarks import LandmarkerConfig, face_size
 from lprr.engine.face.onnx_landmarks import OnnxLandmarker
 from lprr.engine.face.tasks import TaskLandmarker
-from lprr.engine.paths import ASSETS
-
-CLIP = ASSETS / "demo" / "clip" / "frames.avi"
-
-
-def _frames(n: int) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(CLIP))
-    out = []
-    while len(out) < n:
-        ok, f = cap.read()
-        if not ok:
-            break
-        out.append(f)
-    cap.release()
-    return out
 
 
 def _gap(a: np.ndarray, b: np.ndarray) -> float:
@@ -34,7 +19,7 @@ def _gap(a: np.ndarray, b: np.ndarray) -> float:
 def test_tracks_a_clip_with_one_detection_and_the_tasks_landmarks():
     """On video, a full detection finds the face once; every later frame is the network on
     the crop the last landmarks place, and lands where MediaPipe's own graph does."""
-    frames = _frames(40)
+    frames = demo_frames(40)
     gaps = []
     with OnnxLandmarker() as ol, TaskLandmarker(static=False) as tl:
         for i, f in enumerate(frames):
@@ -50,7 +35,7 @@ def test_tracks_a_clip_with_one_detection_and_the_tasks_landmarks():
 def test_a_lost_face_is_found_again():
     """Frames with no face read as no face (the network's presence score falls, then the
     detector finds nothing); when the face comes back it is found and tracked again."""
-    frames = _frames(20)
+    frames = demo_frames(20)
     blank = np.zeros_like(frames[0])
     seq = frames[:8] + [blank] * 4 + frames[8:]
     with OnnxLandmarker() as ol:

@@ -110,6 +110,29 @@ def session_options(options: BackendOptions):
     return so
 
 
+def vendored_session(path: str | Path | None, default: Path, sha256: str, what: str,
+                     threads: int = 1):
+    """A CPU session for one of the ONNX files lprr ships (``default``, whose sha256 must be
+    ``sha256``) or for a user's own file (``path``, trusted as it is). ``what`` names it in
+    the one-line errors. No spinning workers: they would take the cores the rest of the
+    pipeline needs."""
+    import hashlib
+
+    import onnxruntime as ort
+
+    from lprr.engine.errors import UserError
+
+    p = Path(path) if path is not None else default
+    if not p.is_file():
+        raise UserError(f"{what} not found: {p} (python scripts/export_mediapipe.py writes it)")
+    data = p.read_bytes()
+    if path is None and hashlib.sha256(data).hexdigest() != sha256:
+        raise UserError(f"{p} is not the converted model this release expects; "
+                        "restore it from the repository")
+    return ort.InferenceSession(data, session_options(BackendOptions(threads=threads)),
+                                providers=["CPUExecutionProvider"])
+
+
 def _dims(shape) -> tuple[int, ...]:
     """An ORT shape as ints, a symbolic or unknown dimension as -1."""
     return tuple(d if isinstance(d, int) and d > 0 else -1 for d in shape)

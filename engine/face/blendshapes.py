@@ -13,12 +13,10 @@ y * height, as MediaPipe's graph feeds it) are what it expects.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
-from lprr.engine.errors import UserError
 from lprr.engine.paths import ASSETS
 
 BLENDSHAPE_MODEL = ASSETS / "mediapipe" / "face_blendshapes.onnx"
@@ -41,22 +39,11 @@ class BlendshapeModel:
     """(478, 3) pixel landmarks -> MediaPipe's 52 scores (lprr.engine.face.tasks order)."""
 
     def __init__(self, path: str | Path | None = None):
-        import onnxruntime as ort
+        from lprr.engine.backends.ort import vendored_session
 
-        from lprr.engine.backends import BackendOptions
-        from lprr.engine.backends.ort import session_options
-
-        p = Path(path) if path is not None else BLENDSHAPE_MODEL
-        if not p.is_file():
-            raise UserError(f"MediaPipe blendshape model not found: {p} "
-                            "(python scripts/export_mediapipe.py writes it)")
-        data = p.read_bytes()
-        if path is None and hashlib.sha256(data).hexdigest() != BLENDSHAPE_SHA256:
-            raise UserError(f"{p} is not the converted model this release expects; "
-                            "restore it from the repository")
         # One thread: the network is tiny, and the landmarker needs the other core.
-        self._session = ort.InferenceSession(data, session_options(BackendOptions(threads=1)),
-                                             providers=["CPUExecutionProvider"])
+        self._session = vendored_session(path, BLENDSHAPE_MODEL, BLENDSHAPE_SHA256,
+                                         "MediaPipe blendshape model")
         self._input = self._session.get_inputs()[0].name
         self._buf = np.zeros((1, len(SUBSET), 2), np.float32)
 

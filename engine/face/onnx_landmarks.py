@@ -22,7 +22,6 @@ network's own tongue-out score, which MediaPipe's blendshapes do not carry.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from dataclasses import replace
@@ -31,7 +30,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lprr.engine.errors import UserError
 from lprr.engine.face.landmarks import FaceFollower, LandmarkerConfig
 from lprr.engine.paths import ASSETS
 
@@ -69,28 +67,16 @@ class OnnxLandmarker:
 
     def __init__(self, config: LandmarkerConfig | None = None, *, static: bool | None = None,
                  model: str | Path | None = None, threads: int = 1):
-        import onnxruntime as ort
-
-        from lprr.engine.backends import BackendOptions
-        from lprr.engine.backends.ort import session_options
+        from lprr.engine.backends.ort import vendored_session
         from lprr.engine.face.tasks import TaskLandmarker
 
         self.config = config or LandmarkerConfig()
         if static is not None:
             self.config.static_image_mode = static
-        p = Path(model) if model is not None else LANDMARK_MODEL
-        if not p.is_file():
-            raise UserError(f"MediaPipe landmark model not found: {p} "
-                            "(python scripts/export_mediapipe.py writes it)")
-        data = p.read_bytes()
-        if model is None and hashlib.sha256(data).hexdigest() != LANDMARK_SHA256:
-            raise UserError(f"{p} is not the converted model this release expects; "
-                            "restore it from the repository")
         # One thread: without spinning workers (which would eat the core the rest of the
         # pipeline needs) two threads ran this network slower than one (4.3 against 3.7 ms).
-        self._session = ort.InferenceSession(
-            data, session_options(BackendOptions(threads=2, spin=True)),
-            providers=["CPUExecutionProvider"])
+        self._session = vendored_session(model, LANDMARK_MODEL, LANDMARK_SHA256,
+                                         "MediaPipe landmark model", threads)
         self._input = self._session.get_inputs()[0].name
         # Finds faces when there is no track (image mode: every call detects afresh); the
         # followed face is chosen here, by this landmarker's follower.
