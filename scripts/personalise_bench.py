@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teacher", default="mediapipe", choices=("mediapipe", "none"))
     ap.add_argument("--keep-teacher", default="auto", choices=("auto", "yes", "no"))
     ap.add_argument("--wem-steps", type=int, default=300)
+    ap.add_argument("--check", default="geometry+teacher", choices=("geometry+teacher", "geometry"),
+                    help="what the held-out check compares")
     ap.add_argument("--out", type=Path, default=Path("out/personalise"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                           PersonaliseConfig(steps=args.steps, threads=args.threads,
                                             keep=args.keep, teacher=args.teacher,
                                             keep_teacher=args.keep_teacher,
-                                            wem_steps=args.wem_steps),
+                                            wem_steps=args.wem_steps, check=args.check),
                           cache=args.out / f"cache_{clip.stem}")
         took = time.time() - t0
         held = replace(labels, spans={**labels.spans,

@@ -187,3 +187,28 @@ def test_gui_records_personalises_and_switches_models(qtbot, tmp_path, monkeypat
     assert len(ticks) > 0.5 * took / 0.05  # the event loop was never held up
     timer.stop()
     win.close()
+
+
+def test_the_check_compares_with_mediapipes_reading():
+    """The held-out check's MediaPipe half: weights that follow MediaPipe's scores on the
+    expressions it reads well agree (r 1), weights that run against them disagree (r -1),
+    and a control the model lacks is left out, not scored as agreement."""
+    from lprr.engine.controls import CONTROL_NAMES
+    from lprr.engine.face.tasks import BLENDSHAPE_NAMES
+    from lprr.models.personalise import TEACHER_CHECK, _teacher_r
+
+    rng = np.random.default_rng(0)
+    scores = rng.random((40, len(BLENDSHAPE_NAMES))).astype(np.float32)
+    controls = list(CONTROL_NAMES)
+    same = np.zeros((40, len(controls)), np.float32)
+    for i, c in enumerate(controls):
+        if c in BLENDSHAPE_NAMES:
+            same[:, i] = scores[:, BLENDSHAPE_NAMES.index(c)]
+    r = _teacher_r(same, controls, scores)
+    assert set(r) == {f"teacher {k}" for k in TEACHER_CHECK}
+    assert all(v == pytest.approx(1.0, abs=1e-5) for v in r.values())
+    r = _teacher_r(1.0 - same, controls, scores)
+    assert all(v == pytest.approx(-1.0, abs=1e-5) for v in r.values())
+    keep = [i for i, c in enumerate(controls) if c != "jawOpen"]
+    r = _teacher_r(same[:, keep], [controls[i] for i in keep], scores)
+    assert "teacher jaw" not in r and len(r) == len(TEACHER_CHECK) - 1
