@@ -275,7 +275,7 @@ class HeuristicMethod:
     """The ``heuristic`` method (engine/methods.py): landmarks in, control weights out."""
 
     name = "heuristic"
-    landmarker = "facemesh"
+    landmarker = "onnx"  # scores best on real footage for every method (docs/accuracy.md)
     min_face_px = 15.0  # px between the eyes; smaller reads badly (README, "Small faces")
 
     def __init__(self, models: str | Path | None = None, backend: str = "auto", options=None,
@@ -292,12 +292,13 @@ class HeuristicMethod:
         self.neutral: Neutral | None = None
         self.running: RunningNeutral | None = None  # the neutral found in the stream
         if calibration is not None:
-            faces = list(calibration_landmarks(calibration, self.config.calib_frames))
+            faces = list(calibration_landmarks(calibration, self.config.calib_frames,
+                                               self.landmarker))
             self.neutral = Neutral.from_landmarks(faces)
             log.info("heuristic: neutral from %d frames of %s", len(faces), calibration)
         elif neutral_clip is not None:
-            self.neutral = Neutral.from_landmarks(list(clip_neutral(neutral_clip,
-                                                                    self.config.running)))
+            self.neutral = Neutral.from_landmarks(list(clip_neutral(
+                neutral_clip, self.config.running, landmarker=self.landmarker)))
             self.calibration = "the most neutral frames of the whole clip"
         else:
             self.running = RunningNeutral(self.config.running)

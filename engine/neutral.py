@@ -148,7 +148,8 @@ class RunningNeutral:
 NeutralClip = str | Path | Callable[[], Iterable[np.ndarray]]
 
 
-def clip_faces(clip: NeutralClip, max_frames: int = 300) -> list[np.ndarray]:
+def clip_faces(clip: NeutralClip, max_frames: int = 300, landmarker: str = "facemesh"
+               ) -> list[np.ndarray]:
     """The face frames (478, 3) of a whole clip (a video, image or take folder, or a
     function giving its frames afresh), read once, at most ``max_frames`` of them evenly
     spread."""
@@ -163,7 +164,8 @@ def clip_faces(clip: NeutralClip, max_frames: int = 300) -> list[np.ndarray]:
     n = len(src) if hasattr(src, "__len__") else 0
     stride = max(1, math.ceil(n / max_frames)) if n else 1
     try:
-        faces = [p for p in track_landmarks(f for i, f in enumerate(src) if i % stride == 0)
+        faces = [p for p in track_landmarks((f for i, f in enumerate(src) if i % stride == 0),
+                                            landmarker=landmarker)
                  if p is not None]
     finally:
         capture_log.setLevel(level)
@@ -184,6 +186,7 @@ def most_neutral(faces: list[np.ndarray], config: NeutralConfig | None = None) -
 
 
 def clip_neutral(clip: NeutralClip, config: NeutralConfig | None = None,
-                 max_frames: int = 300) -> np.ndarray:
-    """(K, 478, 3): the most neutral-looking face frames of a whole clip (``clip_faces``)."""
-    return most_neutral(clip_faces(clip, max_frames), config)
+                 max_frames: int = 300, landmarker: str = "facemesh") -> np.ndarray:
+    """(K, 478, 3): the most neutral-looking face frames of a whole clip (``clip_faces``),
+    read by the landmarker the method runs on."""
+    return most_neutral(clip_faces(clip, max_frames, landmarker), config)

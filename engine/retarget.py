@@ -14,7 +14,7 @@ import numpy as np
 
 from lprr.engine.backends import Backend, BackendOptions, create_backend
 from lprr.engine.face.apem import PATCH_NAMES, Apem, Patches
-from lprr.engine.face.landmarks import LANDMARKERS, LandmarkerConfig
+from lprr.engine.face.landmarks import LandmarkerConfig, open_landmarker
 from lprr.engine.manifest import Manifest
 from lprr.engine.neutral import RunningNeutral
 from lprr.engine.pca import Pca
@@ -73,7 +73,7 @@ class Retargeter:
     """The lprr method: an exported model folder on one backend; RM and WEM batched."""
 
     name = "lprr"
-    landmarker = "facemesh"
+    landmarker = "onnx"  # scores best on real footage for every method (docs/accuracy.md)
     min_face_px = 20.0  # px between the eyes; smaller reads badly (README, "Small faces")
 
     def __init__(self, models: str | Path, backend: str = "auto",
@@ -105,7 +105,7 @@ class Retargeter:
             elif neutral_clip is not None:
                 from lprr.engine.neutral import clip_faces, most_neutral
 
-                faces = clip_faces(neutral_clip)
+                faces = clip_faces(neutral_clip, landmarker=self.landmarker)
                 if len(faces) >= MIN_REST_FRAMES:
                     self._rest_from(most_neutral(faces))
                     log.info("lprr: sketch rest shape from the clip's most neutral frames")
@@ -212,21 +212,8 @@ class FrontEnd:
                  landmarker: str = "facemesh", config: LandmarkerConfig | None = None):
         # which face is followed, and the smallest one read (lprr.engine.face.landmarks)
         config = replace(config or LandmarkerConfig(), static_image_mode=static)
-        self.landmarker: TaskLandmarker | FaceLandmarker | OnnxLandmarker
-        if landmarker == "tasks":
-            from lprr.engine.face.tasks import TaskLandmarker
-
-            self.landmarker = TaskLandmarker(config)
-        elif landmarker == "facemesh":
-            from lprr.engine.face.landmarks import FaceLandmarker
-
-            self.landmarker = FaceLandmarker(config)
-        elif landmarker == "onnx":
-            from lprr.engine.face.onnx_landmarks import OnnxLandmarker
-
-            self.landmarker = OnnxLandmarker(config)
-        else:
-            raise ValueError(f"unknown landmarker {landmarker!r} ({', '.join(LANDMARKERS)})")
+        self.landmarker: TaskLandmarker | FaceLandmarker | OnnxLandmarker = open_landmarker(
+            landmarker, config)
         self.apem = Apem(stabilize=not static)
         self.times = times or StageTimes()
 

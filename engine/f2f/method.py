@@ -65,7 +65,7 @@ class F2FMethod:
     """
 
     name = "f2f"
-    landmarker = "facemesh"
+    landmarker = "onnx"  # scores best on real footage for every method (docs/accuracy.md)
     # what a live preview (the GUI) adds: the character's nearest rendered mouth
     preview_options: ClassVar[dict[str, str]] = {"mouth_renders": "demo"}
     min_face_px = 6.0  # px between the eyes; smaller reads badly (README, "Small faces")
@@ -104,7 +104,7 @@ class F2FMethod:
             cc = self.cfg.calibration
             limit = cc.neutral_window if self.cfg.basis == "generic" else cc.max_frames
             frames = (np.asarray(calibration, np.float64) if isinstance(calibration, np.ndarray)
-                      else calibration_landmarks(calibration, limit))
+                      else calibration_landmarks(calibration, limit, self.landmarker))
             self.calibration_source = ("landmarks" if isinstance(calibration, np.ndarray)
                                        else Path(calibration).name)
             with blas_threads(1):
@@ -112,7 +112,8 @@ class F2FMethod:
         elif self.cfg.basis == "pca":
             raise UserError("f2f: the 'pca' basis needs a calibration take (--calibration)")
         elif neutral_clip is not None:  # the most neutral frames of the whole clip
-            frames = clip_neutral(neutral_clip, self.cfg.running).astype(np.float64)
+            frames = clip_neutral(neutral_clip, self.cfg.running,
+                                  landmarker=self.landmarker).astype(np.float64)
             self.calibration_source = "the most neutral frames of the whole clip"
             with blas_threads(1):
                 self._setup(frames)

@@ -72,8 +72,9 @@ class FaceFollower:
 
     The face nearest to where the followed one was (and of a similar size) is kept; when it
     is not among them, the frame reads as no face (the post-processing holds, then eases to
-    neutral) until it has been missing ``lost_frames`` frames; only then is another face
-    taken, by ``pick``. Largest-per-frame would jump between two similar faces."""
+    neutral) until it has been missing ``lost_frames`` frames (or as many frames as it had
+    been seen, if fewer: a one-frame false detection does not hold the real face off);
+    only then is another face taken, by ``pick``. Largest-per-frame would jump between two similar faces."""
 
     def __init__(self, config: LandmarkerConfig):
         if config.pick not in FACE_PICKS:
@@ -91,6 +92,7 @@ class FaceFollower:
         self._centre: np.ndarray | None = None
         self._size = 0.0
         self._missing = 0
+        self._followed = 0  # frames the followed face has been seen in a row
 
     def choose(self, faces: list[np.ndarray], width: int, seen_scale: float = 1.0) -> int | None:
         """Index of the followed face among ``faces`` (pixel landmarks), or None.
@@ -102,20 +104,24 @@ class FaceFollower:
         centres = [f[:, :2].mean(0) for f in faces]
         sizes = [face_size(f) for f in faces]
         j: int | None = None
+        kept = False  # the followed face found again (else a face picked afresh)
         if self._centre is not None and faces:
             d = [float(np.linalg.norm(c - self._centre)) for c in centres]
             k = int(np.argmin(d))
             if d[k] < 1.5 * self._size and 0.5 < sizes[k] / max(self._size, 1e-6) < 2.0:
-                j = k
+                j, kept = k, True
         if j is None:
             self._missing += 1
-            if self._centre is not None and self._missing < self.config.lost_frames:
+            # a face seen only briefly (a spurious detection) is held no longer than it was seen
+            hold = min(self.config.lost_frames, self._followed)
+            if self._centre is not None and self._missing < hold:
                 if faces:
                     self.note = "followed face lost"
                 return None
             if not faces:
                 return None
             j = self._first_pick(centres, sizes, width)
+        self._followed = self._followed + 1 if kept else 1
         self._centre, self._size, self._missing = centres[j], sizes[j], 0
         if len(faces) > 1:
             self._once("faces", "%d faces in view; following one of them (the %s at first; "
@@ -187,13 +193,32 @@ class FaceLandmarker:
         self.close()
 
 
+def open_landmarker(kind: str, config: LandmarkerConfig | None = None):
+    """The landmarker named ``kind`` (one of ``LANDMARKERS``); each has ``detect(frame, t)``,
+    ``follower``, ``last_num_faces`` and ``close()``."""
+    config = config or LandmarkerConfig()
+    if kind == "facemesh":
+        return FaceLandmarker(config)
+    if kind == "tasks":
+        from lprr.engine.face.tasks import TaskLandmarker
+
+        return TaskLandmarker(config)
+    if kind == "onnx":
+        from lprr.engine.face.onnx_landmarks import OnnxLandmarker
+
+        return OnnxLandmarker(config)
+    raise ValueError(f"unknown landmarker {kind!r} ({', '.join(LANDMARKERS)})")
+
+
 def track_landmarks(frames: Iterable[np.ndarray], max_faces: int | None = None,
-                    max_frames: int | None = None) -> list[np.ndarray | None]:
-    """Landmarks of each frame in tracking mode, as live (None: no face). Stops after
-    ``max_faces`` frames with a face or ``max_frames`` frames."""
+                    max_frames: int | None = None, landmarker: str = "facemesh"
+                    ) -> list[np.ndarray | None]:
+    """Landmarks of each frame in tracking mode, as live (None: no face), by the landmarker
+    named ``landmarker``. Stops after ``max_faces`` frames with a face or ``max_frames``
+    frames."""
     out: list[np.ndarray | None] = []
     faces = 0
-    with FaceLandmarker(static=False) as fl:
+    with open_landmarker(landmarker) as fl:
         for frame in frames:
             pts = fl.detect(frame)
             out.append(pts)
@@ -220,15 +245,17 @@ def clip_frames(source: str | Path):
         raise UserError(f"calibration: {e}") from None
 
 
-def calibration_landmarks(source: str | Path, max_faces: int) -> np.ndarray:
+def calibration_landmarks(source: str | Path, max_faces: int, landmarker: str = "facemesh"
+                          ) -> np.ndarray:
     """(F, 478, 3): the first ``max_faces`` face frames of an unlabelled clip of the
     performer (a calibration take that starts neutral), looking at most 20x that many
-    frames."""
+    frames, read by the landmarker the method runs on (``landmarker``)."""
     from lprr.engine.errors import UserError
 
     src = clip_frames(source)
     try:
-        faces = [p for p in track_landmarks(src, max_faces, 20 * max_faces) if p is not None]
+        faces = [p for p in track_landmarks(src, max_faces, 20 * max_faces, landmarker)
+                 if p is not None]
     finally:
         src.close()
     if not faces:
