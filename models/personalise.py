@@ -93,7 +93,10 @@ def cache_folder(video: Path, base: Path) -> Path:
 
     import hashlib
 
-    files = json.dumps(Manifest.load(base).files, sort_keys=True)
+    from lprr.engine.extract import EXTRACT_LANDMARKER
+
+    # the base models and the front end the patches are cut with
+    files = json.dumps([Manifest.load(base).files, EXTRACT_LANDMARKER], sort_keys=True)
     tag = hashlib.sha256(files.encode()).hexdigest()[:8]
     return cache_dir() / "personalise" / f"{video.stem}-{file_key(video)}-{tag}"
 
