@@ -20,7 +20,7 @@ import numpy as np
 
 from lprr.engine.capture import ImageFolderSource, Source
 from lprr.engine.face.apem import PATCH_NAMES, PATCH_SIZE, Apem
-from lprr.engine.face.landmarks import LandmarkerConfig, open_landmarker
+from lprr.engine.face.landmarks import DEFAULT_LANDMARKER, LandmarkerConfig, open_landmarker
 from lprr.engine.face.topology import N_LANDMARKS
 
 log = logging.getLogger(__name__)
@@ -43,14 +43,10 @@ class Extracted:
     summary: ExtractSummary
 
 
-# The front end training data is cut with: the one the methods run on (engine/methods.py).
-EXTRACT_LANDMARKER = "onnx"
-
-
 def extract_frames(frames: Iterable[np.ndarray], *, still: bool, fps: float = 30.0,
                    source: str = "", size: int = PATCH_SIZE,
                    progress: Callable[[Iterable], Iterable] | None = None,
-                   landmarker: str = EXTRACT_LANDMARKER) -> Extracted:
+                   landmarker: str = DEFAULT_LANDMARKER) -> Extracted:
     """Run landmarks + APEM over frames. Still images are independent (static mode)."""
     patches: dict[str, list[np.ndarray]] = {n: [] for n in PATCH_NAMES}
     index, transforms, landmarks = [], [], []

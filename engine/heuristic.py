@@ -32,7 +32,7 @@ import numpy as np
 from lprr.engine.controls import CONTROL_NAMES
 from lprr.engine.f2f.rigid import fit_similarity
 from lprr.engine.face import topology as T
-from lprr.engine.face.landmarks import calibration_landmarks
+from lprr.engine.face.landmarks import DEFAULT_LANDMARKER, calibration_landmarks
 from lprr.engine.face.topology import RIGID_POINTS
 from lprr.engine.neutral import NeutralClip, NeutralConfig, RunningNeutral, clip_neutral
 from lprr.engine.retarget import FrameResult
@@ -275,7 +275,7 @@ class HeuristicMethod:
     """The ``heuristic`` method (engine/methods.py): landmarks in, control weights out."""
 
     name = "heuristic"
-    landmarker = "onnx"  # scores best on real footage for every method (docs/accuracy.md)
+    landmarker = DEFAULT_LANDMARKER
     min_face_px = 15.0  # px between the eyes; smaller reads badly (README, "Small faces")
 
     def __init__(self, models: str | Path | None = None, backend: str = "auto", options=None,

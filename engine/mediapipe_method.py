@@ -27,6 +27,7 @@ import numpy as np
 from lprr.engine.controls import CONTROL_NAMES
 from lprr.engine.errors import UserError
 from lprr.engine.face.blendshapes import BlendshapeModel
+from lprr.engine.face.landmarks import DEFAULT_LANDMARKER
 from lprr.engine.face.tasks import BLENDSHAPE_NAMES
 from lprr.engine.retarget import FrameResult
 from lprr.engine.timing import StageTimes
@@ -52,11 +53,10 @@ class MediaPipeMethod:
     """MediaPipe's blendshape scores as rig weights (engine/methods.py interface)."""
 
     name = "mediapipe"
-    # The FaceLandmarker's landmark network in ONNX Runtime with lprr's tracking
-    # (engine/face/onnx_landmarks.py) scores as the tasks FaceLandmarker does on real
-    # footage (mean AUC 0.974 / 0.995 against 0.975 / 0.994, docs/accuracy.md) at about
-    # twice its speed; FaceMesh's landmarks score lower (0.961 / 0.984).
-    landmarker = "onnx"
+    # onnx: scores as the tasks FaceLandmarker does on real footage (mean AUC 0.974 / 0.995
+    # against 0.975 / 0.994, docs/accuracy.md) at about twice its speed; FaceMesh's
+    # landmarks score lower (0.961 / 0.984).
+    landmarker = DEFAULT_LANDMARKER
     min_face_px = 8.0  # px between the eyes; smaller reads badly (README, "Small faces")
 
     def __init__(self, models: str | Path | None = None, backend: str = "auto", options=None,

@@ -42,8 +42,8 @@ class Method(Protocol):
     name: str
     controls: list[str]
     times: StageTimes
-    # The front end's landmarker (lprr.engine.retarget.FrontEnd; LANDMARKERS): "onnx" for every
-    # built-in method, which also reads its calibration clips with it. ``--landmarker``
+    # The front end's landmarker (lprr.engine.retarget.FrontEnd; LANDMARKERS): DEFAULT_LANDMARKER
+    # for every built-in method, which also reads its calibration clips with it. ``--landmarker``
     # changes the front end only. Methods without the attribute get facemesh.
     landmarker: str
     # Faces smaller than this (px between the eye centres) read as no face for the method.

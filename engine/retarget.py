@@ -14,7 +14,7 @@ import numpy as np
 
 from lprr.engine.backends import Backend, BackendOptions, create_backend
 from lprr.engine.face.apem import PATCH_NAMES, Apem, Patches
-from lprr.engine.face.landmarks import LandmarkerConfig, open_landmarker
+from lprr.engine.face.landmarks import DEFAULT_LANDMARKER, LandmarkerConfig, open_landmarker
 from lprr.engine.manifest import Manifest
 from lprr.engine.neutral import RunningNeutral
 from lprr.engine.pca import Pca
@@ -73,7 +73,7 @@ class Retargeter:
     """The lprr method: an exported model folder on one backend; RM and WEM batched."""
 
     name = "lprr"
-    landmarker = "onnx"  # scores best on real footage for every method (docs/accuracy.md)
+    landmarker = DEFAULT_LANDMARKER
     min_face_px = 20.0  # px between the eyes; smaller reads badly (README, "Small faces")
 
     def __init__(self, models: str | Path, backend: str = "auto",

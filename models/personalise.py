@@ -83,20 +83,19 @@ class PersonaliseReport:
         scores = ", ".join(f"{k} {v:.3f}" for k, v in r.items())
         kept = self.kept + (", WEM taught by MediaPipe" if self.taught else "")
         return (f"personalised models in {self.out} ({kept}; held-out agreement with "
-                f"the landmark measures and MediaPipe: {scores}; {self.train_frames} training and "
-                f"{self.check_frames} held-out frames; {self.seconds:.0f} s)")
+                f"the landmark measures and MediaPipe: {scores}; {self.train_frames} "
+                f"training and {self.check_frames} held-out frames; {self.seconds:.0f} s)")
 
 
 def cache_folder(video: Path, base: Path) -> Path:
+    import hashlib
+
+    from lprr.engine.face.landmarks import DEFAULT_LANDMARKER
     from lprr.engine.manifest import Manifest
     from lprr.engine.user_config import cache_dir, file_key
 
-    import hashlib
-
-    from lprr.engine.extract import EXTRACT_LANDMARKER
-
     # the base models and the front end the patches are cut with
-    files = json.dumps([Manifest.load(base).files, EXTRACT_LANDMARKER], sort_keys=True)
+    files = json.dumps([Manifest.load(base).files, DEFAULT_LANDMARKER], sort_keys=True)
     tag = hashlib.sha256(files.encode()).hexdigest()[:8]
     return cache_dir() / "personalise" / f"{video.stem}-{file_key(video)}-{tag}"
 

@@ -48,6 +48,7 @@ from lprr.engine.evaluate import (
     summary_table,
     write_report,
 )
+from lprr.engine.face.landmarks import DEFAULT_LANDMARKER, LANDMARKERS
 from lprr.engine.methods import method_options
 from lprr.engine.metrics import to_jsonable
 from lprr.engine.paths import DEFAULT_MODELS
@@ -301,8 +302,8 @@ def label_files(s: Settings) -> list[Path]:
     return list(s.labels) or sorted((ROOT / "assets" / "realfaces").glob("*.toml"))
 
 
-# mediapipe's front ends besides its default (lprr.engine.face.landmarks.LANDMARKERS)
-FRONT_ENDS = ("tasks", "facemesh")
+# mediapipe's front ends besides its default
+FRONT_ENDS = tuple(k for k in LANDMARKERS if k != DEFAULT_LANDMARKER)
 
 
 def run_real(s: Settings, progress=print) -> list:

@@ -58,22 +58,15 @@ def read_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
 def landmarker_alone(kind: str, frames: list[np.ndarray], fps: float) -> float:
     """frames/s of one landmarker in tracking mode over ``frames`` (already decoded), with
     one face looked for: the tasks API's default, what a user running it alone gets."""
-    from lprr.engine.face.landmarks import LandmarkerConfig
+    from lprr.engine.face.landmarks import LandmarkerConfig, open_landmarker
+    from lprr.engine.face.tasks import TaskLandmarker
 
-    config = LandmarkerConfig(max_num_faces=1)
+    config = LandmarkerConfig(max_num_faces=1, static_image_mode=False)
     lm: Any
-    if kind == "facemesh":
-        from lprr.engine.face.landmarks import FaceLandmarker
-
-        lm = FaceLandmarker(config, static=False)
-    elif kind == "onnx":
-        from lprr.engine.face.onnx_landmarks import OnnxLandmarker
-
-        lm = OnnxLandmarker(config, static=False)
+    if kind.startswith("tasks"):  # with or without its blendshape graph
+        lm = TaskLandmarker(config, blendshapes=kind == "tasks+blendshapes")
     else:
-        from lprr.engine.face.tasks import TaskLandmarker
-
-        lm = TaskLandmarker(config, static=False, blendshapes=kind == "tasks+blendshapes")
+        lm = open_landmarker(kind, config)
     try:
         for i, f in enumerate(frames[:5]):  # graph set-up stays out of the number
             lm.detect(f, i / fps)

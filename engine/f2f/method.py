@@ -32,7 +32,7 @@ from lprr.engine.f2f.expression import (
 )
 from lprr.engine.f2f.mouth import MouthRetrieval
 from lprr.engine.f2f.transfer import CharacterTarget, SubspaceTransfer, TransferConfig
-from lprr.engine.face.landmarks import calibration_landmarks
+from lprr.engine.face.landmarks import DEFAULT_LANDMARKER, calibration_landmarks
 from lprr.engine.neutral import NeutralClip, NeutralConfig, RunningNeutral, clip_neutral
 from lprr.engine.timing import StageTimes
 from lprr.engine.world import rig
@@ -65,7 +65,7 @@ class F2FMethod:
     """
 
     name = "f2f"
-    landmarker = "onnx"  # scores best on real footage for every method (docs/accuracy.md)
+    landmarker = DEFAULT_LANDMARKER
     # what a live preview (the GUI) adds: the character's nearest rendered mouth
     preview_options: ClassVar[dict[str, str]] = {"mouth_renders": "demo"}
     min_face_px = 6.0  # px between the eyes; smaller reads badly (README, "Small faces")

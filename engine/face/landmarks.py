@@ -21,6 +21,9 @@ FACE_PICKS = ("largest", "centre", "leftmost", "rightmost")
 # The front ends lprr.engine.retarget.FrontEnd builds: legacy FaceMesh, the tasks
 # FaceLandmarker, and the latter's landmark network in ONNX Runtime (face/onnx_landmarks.py).
 LANDMARKERS = ("facemesh", "tasks", "onnx")
+# What every built-in method runs on, reads its calibration clips with and cuts training
+# patches with: it scores best on real footage for each of them (docs/accuracy.md).
+DEFAULT_LANDMARKER = "onnx"
 
 
 @dataclass
@@ -41,13 +44,20 @@ class LandmarkerConfig:
     max_side: int = 1920
 
 
-def landmarker_input(frame_bgr: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    """The RGB image a landmarker reads (scaled down if the frame is larger than
-    ``max_side``) and the scale from the frame to it."""
+def frame_scale(frame_bgr: np.ndarray, max_side: int) -> float:
+    """The scale from a frame to the image a landmarker reads (below 1 when the frame's long
+    side exceeds ``max_side``); a frame that is not HxWx3 is refused."""
     if frame_bgr is None or frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3:
         raise ValueError("expected an HxWx3 BGR uint8 image")
     h, w = frame_bgr.shape[:2]
-    scale = min(1.0, max_side / max(h, w)) if max_side > 0 else 1.0
+    return min(1.0, max_side / max(h, w)) if max_side > 0 else 1.0
+
+
+def landmarker_input(frame_bgr: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """The RGB image a landmarker reads (scaled down if the frame is larger than
+    ``max_side``) and the scale from the frame to it."""
+    scale = frame_scale(frame_bgr, max_side)
+    h, w = frame_bgr.shape[:2]
     if scale < 1.0:
         # bilinear: at 2x it averages 2x2 pixels like INTER_AREA, for 2/3 of its cost on 4K
         frame_bgr = cv2.resize(frame_bgr, (max(1, round(w * scale)), max(1, round(h * scale))),
@@ -74,7 +84,8 @@ class FaceFollower:
     is not among them, the frame reads as no face (the post-processing holds, then eases to
     neutral) until it has been missing ``lost_frames`` frames (or as many frames as it had
     been seen, if fewer: a one-frame false detection does not hold the real face off);
-    only then is another face taken, by ``pick``. Largest-per-frame would jump between two similar faces."""
+    only then is another face taken, by ``pick``. Largest-per-frame would jump between two
+    similar faces."""
 
     def __init__(self, config: LandmarkerConfig):
         if config.pick not in FACE_PICKS:

@@ -30,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lprr.engine.face.landmarks import FaceFollower, LandmarkerConfig
+from lprr.engine.face.landmarks import FaceFollower, LandmarkerConfig, frame_scale
 from lprr.engine.paths import ASSETS
 
 log = logging.getLogger(__name__)
@@ -117,8 +117,9 @@ class OnnxLandmarker:
     def detect(self, frame_bgr: np.ndarray, t: float | None = None) -> np.ndarray | None:
         """(478, 3) float32 landmarks in pixels, or None. ``t`` is not needed (one signature
         for every landmarker)."""
-        if frame_bgr is None or frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3:
-            raise ValueError("expected an HxWx3 BGR uint8 image")
+        # the network reads its crop from the full frame; the size limit counts the pixels
+        # the finder sees (lprr.engine.face.landmarks.LandmarkerConfig.max_side)
+        scale = frame_scale(frame_bgr, self.config.max_side)
         if self.config.static_image_mode:
             self._roi = None
         pts: np.ndarray | None = None
@@ -131,9 +132,7 @@ class OnnxLandmarker:
         else:
             faces = self._find(frame_bgr)
         self.last_num_faces = len(faces)
-        h, w = frame_bgr.shape[:2]
-        scale = min(1.0, self.config.max_side / max(h, w)) if self.config.max_side > 0 else 1.0
-        j = self.follower.choose(faces, w, scale)
+        j = self.follower.choose(faces, frame_bgr.shape[1], scale)
         if j is None:
             self._roi = None
             self.last_tongue = None
