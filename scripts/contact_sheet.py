@@ -99,12 +99,13 @@ def character_row(size: int) -> np.ndarray:
 
 
 def puppet_row(photo, title: str, size: int) -> np.ndarray:
-    from lprr.engine.face.landmarks import FaceLandmarker
+    from lprr.engine.face.landmarks import DEFAULT_LANDMARKER, LandmarkerConfig, open_landmarker
     from lprr.engine.world.puppet import Puppet
 
     pup = Puppet(photo, size=size)
     tiles = []
-    with FaceLandmarker(static=True) as fl:
+    # the front end the methods run on
+    with open_landmarker(DEFAULT_LANDMARKER, LandmarkerConfig(static_image_mode=True)) as fl:
         for label, pose in POSES:
             frame, true_lm = pup.render(weights_of(pose))
             seen = fl.detect(frame)

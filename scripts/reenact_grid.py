@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     picks = pick_frames(take)
     wanted = set(picks.values())
     frames = {i: f for i, f in enumerate(take.frames()) if i in wanted}
-    front, rt = FrontEnd(static=True), Retargeter(args.models, "ort-cpu")
+    rt = Retargeter(args.models, "ort-cpu")
+    front = FrontEnd(static=True, landmarker=rt.landmarker)  # the front end lprr runs on
     cols: dict[str, list[np.ndarray]] = {p: [] for p in PATCH_NAMES}
     try:
         for name, i in picks.items():
