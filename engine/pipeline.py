@@ -31,6 +31,9 @@ _END = object()
 @dataclass
 class PipelineConfig:
     max_batch: int = 4  # frames the inference stage may take at once when it falls behind
+    # frames the front end may take at once: the onnx landmarker runs two at once, so a
+    # queue that builds up (a file; a camera it falls behind) drains on both cores
+    front_batch: int = 2
     queue_size: int = 2
     keep_frames: bool = True  # attach the source frame to results (GUI, preview video)
     landmarker: str | None = None  # one of LANDMARKERS; None: what the method reads
@@ -157,21 +160,38 @@ class Pipeline:
                 return
         self._put(self._q_in, _END)
 
+    def _waiting(self, q: queue.Queue, first, limit: int) -> tuple[list, bool]:
+        """``first`` and what is already waiting in ``q``, up to ``limit`` items; and whether
+        the end came."""
+        items = [first]
+        while len(items) < limit:
+            try:
+                nxt = q.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is _END:
+                return items, True
+            items.append(nxt)
+        return items, False
+
     def _front_loop(self) -> None:
         while True:
-            item = self._get(self._q_in)
-            if item is _END:
+            first = self._get(self._q_in)
+            if first is _END:
                 self._put(self._q_mid, _END)
                 return
-            index, t, frame, t_in = item
-            pts, patches = self.front(frame, t)
-            found = pts is not None
-            res = FrameResult(index, t, frame if self.cfg.keep_frames else None, pts, patches,
-                              blendshapes=self.front.blendshapes if found else None,
-                              tongue=self.front.tongue if found else None)
-            res.t_capture = t_in
+            items, done = self._waiting(self._q_in, first, self.cfg.front_batch)
+            readings = self.front.read([it[2] for it in items], [it[1] for it in items])
+            for (index, t, frame, t_in), rd in zip(items, readings):
+                res = FrameResult(index, t, frame if self.cfg.keep_frames else None,
+                                  rd.landmarks, rd.patches, blendshapes=rd.blendshapes,
+                                  tongue=rd.tongue)
+                res.t_capture = t_in
+                if not self._put(self._q_mid, res):
+                    return
             self.face_note = self.front.note
-            if not self._put(self._q_mid, res):
+            if done:
+                self._put(self._q_mid, _END)
                 return
 
     def _infer_loop(self) -> None:
@@ -179,16 +199,7 @@ class Pipeline:
             first = self._get(self._q_mid)
             if first is _END:
                 break
-            batch, done = [first], False
-            while len(batch) < self.cfg.max_batch:  # take what is already waiting
-                try:
-                    nxt = self._q_mid.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _END:
-                    done = True
-                    break
-                batch.append(nxt)
+            batch, done = self._waiting(self._q_mid, first, self.cfg.max_batch)
             self._process(batch)
             if done:
                 break

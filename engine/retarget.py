@@ -6,6 +6,8 @@ functions, so every number lprr reports comes from the code that runs live.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -199,6 +201,16 @@ class Retargeter:
         self.wem.close()
 
 
+@dataclass
+class FrontReading:
+    """What the front end read from one frame (None throughout: no face)."""
+
+    landmarks: np.ndarray | None
+    patches: Patches | None
+    blendshapes: np.ndarray | None = None  # MediaPipe's scores (tasks landmarker only)
+    tongue: float | None = None  # the network's tongue-out score (onnx landmarker only)
+
+
 class FrontEnd:
     """Landmarks + APEM, stateful for video (tracking mode and patch stabilisation).
 
@@ -218,11 +230,33 @@ class FrontEnd:
         self.times = times or StageTimes()
 
     def __call__(self, frame: np.ndarray, t: float) -> tuple[np.ndarray | None, Patches | None]:
-        with self.times.time("landmarks"):
-            pts = self.landmarker.detect(frame, t)
-        with self.times.time("apem"):
-            patches = self.apem(frame, pts, t)
-        return pts, patches
+        r = self.read([frame], [t])[0]
+        return r.landmarks, r.patches
+
+    def read(self, frames: Sequence[np.ndarray], ts: Sequence[float]) -> list[FrontReading]:
+        """Several frames in order (the pipeline passes what has queued up): the onnx
+        landmarker runs two at once (``OnnxLandmarker.detect_many``), the others one by one;
+        the readings are the same either way."""
+        t0 = time.perf_counter()
+        many = getattr(self.landmarker, "detect_many", None)
+        found: list[tuple[np.ndarray | None, float | None, np.ndarray | None]]
+        if many is not None and len(frames) > 1:
+            found = [(pts, tongue, None) for pts, tongue in many(frames)]
+        else:
+            found = []
+            for frame, t in zip(frames, ts):
+                pts = self.landmarker.detect(frame, t)
+                found.append((pts, self.tongue, self.blendshapes))
+        per_frame = (time.perf_counter() - t0) / max(len(frames), 1)
+        out = []
+        for frame, t, (pts, tongue, blendshapes) in zip(frames, ts, found):
+            self.times.add("landmarks", per_frame)
+            with self.times.time("apem"):
+                patches = self.apem(frame, pts, t)
+            face = pts is not None
+            out.append(FrontReading(pts, patches, blendshapes if face else None,
+                                    tongue if face else None))
+        return out
 
     @property
     def note(self) -> str | None:

@@ -65,3 +65,27 @@ def test_still_image_and_which_face_is_followed(grace_hopper):
                 assert pts is not None
                 assert (pts[:, 0].mean() < w) == left
             assert ol.finds == 1
+
+
+def test_two_at_once_reads_what_one_at_a_time_reads():
+    """The pipeline hands the landmarker two frames at once when they queue up; it runs them
+    on two threads and must read exactly what it reads frame by frame, through a lost face
+    too (the blank frames fall on both halves of a pair)."""
+    frames = demo_frames(24)
+    blank = np.zeros_like(frames[0])
+    seq = frames[:9] + [blank] * 3 + frames[9:]
+    with OnnxLandmarker() as one:
+        alone = [one.detect(f) for f in seq]
+    with OnnxLandmarker() as two:
+        # a ragged split: singles and pairs that start on either frame of a pair
+        sizes, got, i = [1, 2, 2, 3, 1, 2, 4, 2, 2, 2, 3, 3], [], 0
+        for n in sizes:
+            got += [pts for pts, _ in two.detect_many(seq[i:i + n])]
+            i += n
+        assert i == len(seq)
+        assert two._pool is not None  # pairs did run on the helper thread
+    for a, b in zip(alone, got):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(a, b)
+    assert sum(p is None for p in got) == 3

@@ -9,7 +9,9 @@ Google; see the NOTICE there), on a crop it places itself, as MediaPipe's graph 
 tracking mode:
 
 - the crop for the next frame is the square around this frame's landmarks, 1.5x their
-  bounding box's long side, turned so the eye corners (33 -> 263) lie level;
+  bounding box's long side, turned so the eye corners (33 -> 263) lie level; frames go in
+  pairs, and a pair's second frame reads its first frame's crop, so the two can run at once
+  on 2 cores (``detect_many``; the landmarks are the same whether they do or not);
 - the network reads that crop at 256x256 (RGB in [0, 1]) and says how sure it is that a
   face is there; below ``min_tracking_confidence`` the track is lost;
 - with no track (the first frame, a lost face) the tasks FaceLandmarker, in image mode, finds
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -83,7 +87,10 @@ class OnnxLandmarker:
         self._finder = TaskLandmarker(replace(self.config, static_image_mode=True),
                                       blendshapes=False)
         self.follower = FaceFollower(self.config)
-        self._roi: tuple[float, float, float, float] | None = None
+        self._roi: tuple[float, float, float, float] | None = None  # from the last landmarks
+        self._held: tuple[float, float, float, float] | None = None  # the pair's crop
+        self._count = 0  # frames read: pairs are frames (2k, 2k + 1)
+        self._pool: ThreadPoolExecutor | None = None  # runs a pair's second frame
         self.last_num_faces = 0
         self.last_presence = 0.0
         self.last_tongue: float | None = None
@@ -117,20 +124,62 @@ class OnnxLandmarker:
     def detect(self, frame_bgr: np.ndarray, t: float | None = None) -> np.ndarray | None:
         """(478, 3) float32 landmarks in pixels, or None. ``t`` is not needed (one signature
         for every landmarker)."""
+        return self._read(frame_bgr)
+
+    def detect_many(self, frames: Sequence[np.ndarray]
+                    ) -> list[tuple[np.ndarray | None, float | None]]:
+        """Each frame's landmarks and tongue-out score, in order: exactly what ``detect``
+        gives one frame at a time, but the two frames of a pair run the network at once (on
+        this thread and a helper thread: ORT lets go of the GIL). That is what the pipeline's
+        front end uses when frames queue up (a file, a camera it falls behind): on 2 cores the
+        network is most of the front end's time."""
+        out: list[tuple[np.ndarray | None, float | None]] = []
+        i = 0
+        while i < len(frames):
+            roi = self._roi
+            if (i + 1 < len(frames) and self._count % 2 == 0 and roi is not None
+                    and not self.config.static_image_mode):
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="lprr-landmarks")
+                ahead = self._pool.submit(self._landmarks, frames[i + 1], roi)
+                first = self._landmarks(frames[i], roi)
+                second = ahead.result()
+                out.append((self._read(frames[i], (roi, first)), self.last_tongue))
+                out.append((self._read(frames[i + 1], (roi, second)), self.last_tongue))
+                i += 2
+            else:
+                out.append((self._read(frames[i]), self.last_tongue))
+                i += 1
+        return out
+
+    def _read(self, frame_bgr: np.ndarray,
+              ran: tuple[tuple[float, float, float, float], tuple] | None = None
+              ) -> np.ndarray | None:
+        """One frame. ``ran``: (crop, the network's output on it), run ahead of time; used
+        only if it is the crop this frame reads.
+
+        Frames go in pairs (by count): the second frame of a pair reads the same crop as the
+        first (placed from the landmarks before the pair) when the first was tracked, so both
+        can run at once. One frame alone or two together give the same landmarks."""
         # the network reads its crop from the full frame; the size limit counts the pixels
         # the finder sees (lprr.engine.face.landmarks.LandmarkerConfig.max_side)
         scale = frame_scale(frame_bgr, self.config.max_side)
         if self.config.static_image_mode:
-            self._roi = None
+            self._roi = self._held = None
+        second = self._count % 2 == 1
+        self._count += 1
+        roi = self._held if second and self._held is not None else self._roi
+        self._held = None
         pts: np.ndarray | None = None
-        if self._roi is not None:
-            pts, self.last_presence, self.last_tongue = self._landmarks(frame_bgr, self._roi)
+        if roi is not None:
+            if ran is not None and ran[0] is roi:
+                pts, self.last_presence, self.last_tongue = ran[1]
+            else:
+                pts, self.last_presence, self.last_tongue = self._landmarks(frame_bgr, roi)
             if self.last_presence < self.config.min_tracking_confidence:
                 pts = self._roi = None
-        if pts is not None:
-            faces = [pts]
-        else:
-            faces = self._find(frame_bgr)
+        tracked = pts is not None
+        faces = [pts] if pts is not None else self._find(frame_bgr)
         self.last_num_faces = len(faces)
         j = self.follower.choose(faces, frame_bgr.shape[1], scale)
         if j is None:
@@ -141,9 +190,14 @@ class OnnxLandmarker:
             pts, self.last_presence, self.last_tongue = self._landmarks(
                 frame_bgr, roi_from_landmarks(faces[j]))
         self._roi = roi_from_landmarks(pts)
+        if tracked and not second:
+            self._held = roi
         return pts.astype(np.float32)
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         self._finder.close()
 
     def __enter__(self) -> OnnxLandmarker:
