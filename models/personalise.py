@@ -290,6 +290,7 @@ def _agreement(w: np.ndarray, controls: list, geom: dict, teacher: np.ndarray | 
     return out
 
 
+SHORT_CLIP_FRAMES = 900  # 30 s at 30 fps, the shortest clip personalisation is meant for
 CHECK_BLOCK = 10  # frames per resampled block: neighbouring frames are not independent
 CHECK_DRAWS = 200
 CHECK_SURE = 0.9  # a new variant must agree better in this share of the resamples
@@ -405,6 +406,11 @@ def personalise(video: str | Path, base: str | Path, out: str | Path,
     n_train = int(round(n * (1 - cfg.holdout)))
     train_rows = _spread(n_train, cfg.train_frames)
     check_rows = np.arange(n_train, n)
+    if n < SHORT_CLIP_FRAMES:
+        log.warning("%s: a face in %d frames (under 30 s at 30 fps): the held-out check has "
+                    "%d frames to judge by, so it keeps the shipped models more often; "
+                    "30 s to a few minutes of varied expressions works best",
+                    video, n, len(check_rows))
 
     # 2. the sketch from the performer's own rest shape (training frames only)
     shipped = SketchMap.load(man.sketch)
