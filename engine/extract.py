@@ -20,7 +20,12 @@ import numpy as np
 
 from lprr.engine.capture import ImageFolderSource, Source
 from lprr.engine.face.apem import PATCH_NAMES, PATCH_SIZE, Apem
-from lprr.engine.face.landmarks import DEFAULT_LANDMARKER, LandmarkerConfig, open_landmarker
+from lprr.engine.face.landmarks import (
+    DEFAULT_LANDMARKER,
+    LandmarkerConfig,
+    detect_stream,
+    open_landmarker,
+)
 from lprr.engine.face.topology import N_LANDMARKS
 
 log = logging.getLogger(__name__)
@@ -53,8 +58,7 @@ def extract_frames(frames: Iterable[np.ndarray], *, still: bool, fps: float = 30
     apem = Apem(size=size, stabilize=not still)
     it = progress(frames) if progress else frames
     with open_landmarker(landmarker, LandmarkerConfig(static_image_mode=still)) as lm:
-        for i, frame in enumerate(it):
-            pts = lm.detect(frame)
+        for i, (frame, pts) in enumerate(detect_stream(lm, it)):
             if pts is None:
                 landmarks.append(np.full((N_LANDMARKS, 3), np.nan, np.float32))
                 apem.reset()

@@ -31,9 +31,11 @@ _END = object()
 @dataclass
 class PipelineConfig:
     max_batch: int = 4  # frames the inference stage may take at once when it falls behind
-    # frames the front end may take at once: the onnx landmarker runs two at once, so a
-    # queue that builds up (a file; a camera it falls behind) drains on both cores
-    front_batch: int = 2
+    # frames the front end may take at once; the onnx landmarker reads two on two threads.
+    # On these 2-core machines that was no faster for the mediapipe method (about 215
+    # frames/s either way) and 10% slower for lprr (the second core already runs capture
+    # and inference), so one; offline loops (extraction, eval's clip reads) take two.
+    front_batch: int = 1
     queue_size: int = 2
     keep_frames: bool = True  # attach the source frame to results (GUI, preview video)
     landmarker: str | None = None  # one of LANDMARKERS; None: what the method reads

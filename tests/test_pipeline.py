@@ -164,3 +164,30 @@ def test_folder_with_a_corrupt_image_keeps_the_timeline(tmp_path, grace_hopper, 
     assert frames == [i for i in range(20) if i != 7]
     warned = [r.getMessage() for r in caplog.records if "unreadable" in r.getMessage()]
     assert len(warned) == 1 and "07.png" in warned[0]
+
+
+def test_front_end_two_at_once_reads_what_one_at_a_time_reads(face_clip_with_gap):
+    """``front_batch=2`` (the onnx landmarker reading two frames on two threads) gives every
+    frame, in order, the same landmarks and MediaPipe scores as one frame at a time, through a
+    lost face and its return."""
+    from lprr.engine.mediapipe_method import MediaPipeMethod
+    from lprr.engine.pipeline import PipelineConfig
+
+    runs = []
+    for batch in (1, 2):
+        cap = Capture(str(face_clip_with_gap), drop=False).start()
+        results: list = []
+        pipe = Pipeline(MediaPipeMethod(), capture_frames(cap), on_result=results.append,
+                        config=PipelineConfig(front_batch=batch)).start()
+        assert pipe.wait(60) and pipe.error is None
+        pipe.stop(1.0)
+        cap.stop()
+        runs.append(results)
+    one, two = runs
+    assert [r.index for r in two] == list(range(90))
+    for a, b in zip(one, two):
+        assert a.face == b.face
+        if a.face:
+            np.testing.assert_array_equal(a.landmarks, b.landmarks)
+            np.testing.assert_allclose(a.raw_weights, b.raw_weights, atol=1e-6)
+    assert sum(r.face for r in two) >= 58
