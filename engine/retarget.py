@@ -102,16 +102,16 @@ class Retargeter:
 
             self._shipped_map = SketchMap.load(self.manifest.sketch)
             self.sketch_map = self._shipped_map
-            if "personalised_from" in self.manifest.trained_on:
-                pass  # personalised: the sketch already has this performer's rest shape
-            elif neutral_clip is not None:
+            if neutral_clip is not None:  # a file: its own most neutral frames, any folder
                 from lprr.engine.neutral import clip_faces, most_neutral
 
                 faces = clip_faces(neutral_clip, landmarker=self.landmarker)
                 if len(faces) >= MIN_REST_FRAMES:
                     self._rest_from(most_neutral(faces))
                     log.info("lprr: sketch rest shape from the clip's most neutral frames")
-            else:
+            elif "personalised_from" not in self.manifest.trained_on:
+                # live; a personalised folder's sketch already has this performer's rest
+                # shape, so it keeps it from the first frame
                 self.running = RunningNeutral()
         self.times = times or StageTimes()
         log.info("models %s on %s", self.manifest.name, self.rm.describe())

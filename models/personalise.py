@@ -12,8 +12,9 @@ on a laptop CPU (``lprr train personalise``).
    gaps, mouth width: engine/realbench.py ``geometry_r``) and MediaPipe's blendshape
    network's reading of blinks, jaw, smiles and brows (``TEACHER_CHECK``) better, on
    average, than the shipped RM with the refit sketch does, and surely so: in at least 90%
-   of block-bootstrap resamples of the held-out frames (``_sure_better``). Otherwise the
-   shipped RM is exported with the new sketch.
+   of block-bootstrap resamples of the held-out frames (``_sure_better``; under 50 held-out
+   frames nothing is judged better). Otherwise the shipped RM is exported with the new
+   sketch.
 5. A teacher (``teacher="mediapipe"``): the WEM is fine-tuned on the performer's re-drawn
    patches (the kept RM's drawings of the training frames) to read what MediaPipe's
    blendshape network reads from the same frames' landmarks (engine/face/blendshapes.py),
@@ -292,6 +293,9 @@ def _agreement(w: np.ndarray, controls: list, geom: dict, teacher: np.ndarray | 
 
 SHORT_CLIP_FRAMES = 900  # 30 s at 30 fps, the shortest clip personalisation is meant for
 CHECK_BLOCK = 10  # frames per resampled block: neighbouring frames are not independent
+# fewer blocks than this and a resample is mostly the same frames again: nothing is judged,
+# the shipped models stay
+CHECK_MIN_BLOCKS = 5
 CHECK_DRAWS = 200
 CHECK_SURE = 0.9  # a new variant must agree better in this share of the resamples
 
@@ -302,12 +306,14 @@ def _sure_better(new: np.ndarray, old: np.ndarray, controls: list, geom: dict,
     agrees better than ``old`` on average. A few dozen held-out frames make one mean a
     coin toss: a variant that agreed better by 0.005 on them read real footage worse."""
     n = len(new)
+    if n < CHECK_MIN_BLOCKS * CHECK_BLOCK:
+        return 0.0
     rng = np.random.default_rng(seed)
     starts = np.arange(0, max(n - CHECK_BLOCK, 0) + 1)
     wins = 0
     for _ in range(CHECK_DRAWS):
-        pick = rng.choice(starts, max(n // CHECK_BLOCK, 1))
-        idx = (pick[:, None] + np.arange(min(CHECK_BLOCK, n))).ravel()
+        pick = rng.choice(starts, n // CHECK_BLOCK)
+        idx = (pick[:, None] + np.arange(CHECK_BLOCK)).ravel()
         gain = (np.nanmean(list(_agreement(new, controls, geom, teacher, idx).values()))
                 - np.nanmean(list(_agreement(old, controls, geom, teacher, idx).values())))
         wins += bool(gain > 0)
@@ -406,7 +412,11 @@ def personalise(video: str | Path, base: str | Path, out: str | Path,
     n_train = int(round(n * (1 - cfg.holdout)))
     train_rows = _spread(n_train, cfg.train_frames)
     check_rows = np.arange(n_train, n)
-    if n < SHORT_CLIP_FRAMES:
+    if len(check_rows) < CHECK_MIN_BLOCKS * CHECK_BLOCK:
+        log.warning("%s: a face in only %d frames, %d of them held out: too few to check a "
+                    "fine-tuned model on, so the shipped RM and WEM are kept (with the new "
+                    "sketch); give 30 s or more", video, n, len(check_rows))
+    elif n < SHORT_CLIP_FRAMES:
         log.warning("%s: a face in %d frames (under 30 s at 30 fps): the held-out check has "
                     "%d frames to judge by, so it keeps the shipped models more often; "
                     "30 s to a few minutes of varied expressions works best",

@@ -220,7 +220,8 @@ def test_the_check_compares_with_mediapipes_reading():
 def test_the_check_keeps_a_variant_only_when_it_is_surely_better():
     """The held-out check's resampling: weights that follow the landmark measures beat noise
     in every resample; two variants that differ by a hair are not told apart (the shipped
-    one stays); and the verdict turns on the weights, not on which is passed first."""
+    one stays); the verdict turns on the weights, not on which is passed first; and under
+    five blocks of held-out frames nothing is judged better."""
     from lprr.engine.controls import CONTROL_NAMES
     from lprr.models.personalise import CHECK_SURE, _sure_better
 
@@ -240,3 +241,6 @@ def test_the_check_keeps_a_variant_only_when_it_is_surely_better():
     assert _sure_better(noise, good, controls, geom, None) < 1 - CHECK_SURE
     hair = good + 1e-3 * rng.standard_normal(good.shape).astype(np.float32)
     assert _sure_better(hair, good, controls, geom, None) < CHECK_SURE
+    # too few held-out frames for the resamples to differ: nothing is judged better
+    few = {k: v[:40] for k, v in geom.items()}
+    assert _sure_better(good[:40], noise[:40], controls, few, None) == 0.0
