@@ -42,6 +42,11 @@ def test_personalise_writes_loadable_models_and_resumes(clip, tmp_path):
     assert man.trained_on["personalised_from"] == str(DEFAULT_MODELS)
     rt = Retargeter(out, "ort-cpu")
     assert rt.running is None  # personalised: its own sketch, not refit from the stream
+    own = rt.sketch_map
+    rt.close()
+    # on a file, its rest shape comes from the file's own neutral frames, as for shipped
+    rt = Retargeter(out, "ort-cpu", neutral_clip=CLIP)
+    assert rt.sketch_map is not own and not np.allclose(rt.sketch_map.src, own.src)
     rt.close()
     # the held-out check decided which RM is kept, by the rule it states: only when the
     # resamples are sure the fine-tuned one agrees better

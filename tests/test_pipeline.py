@@ -180,6 +180,8 @@ def test_front_end_two_at_once_reads_what_one_at_a_time_reads(face_clip_with_gap
         pipe = Pipeline(MediaPipeMethod(), capture_frames(cap), on_result=results.append,
                         config=PipelineConfig(front_batch=batch)).start()
         assert pipe.wait(60) and pipe.error is None
+        # the second run did read frames two at once (its helper thread was started)
+        assert (pipe.front.landmarker._pool is not None) == (batch == 2)
         pipe.stop(1.0)
         cap.stop()
         runs.append(results)
